@@ -1,0 +1,59 @@
+/* config.h - the provider configuration file, shared by the milter, the Dovecot plugin and pecctl.
+ *
+ * Format: one `key = value` per line, `#` starts a comment line, blank lines ignored, values may be
+ * "double-quoted".  Unknown keys, repeated single-valued keys and bad values are errors that name the
+ * file and line.  A loaded configuration is an immutable snapshot: share it between threads freely,
+ * take a reference for as long as you use it (pec_config_ref/unref), swap in a new one on reload.
+ *
+ * Keys (defaults in brackets):
+ *   provider_name      gestore-emittente text, e.g. "Gestore A S.p.A." (required)
+ *   mail_domain        the provider's mail domain: service address posta-certificata@<mail_domain> (required)
+ *   service_address    overrides the service address
+ *   managed_domains    space/comma separated user domains of this provider (required)
+ *   cert_file, key_file  PEM signing certificate and key (required); chain_file  PEM intermediates
+ *   trust_file         PEM CA file for verifying other providers (repeatable)
+ *   index_file         provider index, .ldif or .ldif.p7m
+ *   sign_digest        sha256 | sha1 [sha256]
+ *   node_id            0..9999, distinct per MTA node of the provider [0]
+ *   max_recipients     [500]
+ *   max_message_size   bytes × recipients limit [52428800]
+ *   database           libpq connection string for the trace store
+ */
+#ifndef PEC_CONFIG_H
+#define PEC_CONFIG_H
+
+#include <stddef.h>
+#include "pec/error.h"
+#include "pec/smime.h"
+
+struct pec_config {
+    const char *path;
+    const char *provider_name;
+    const char *mail_domain;
+    const char *service_address;
+    const char *const *managed_domains;
+    size_t n_managed_domains;
+    const char *cert_file, *key_file, *chain_file;
+    const char *const *trust_files;
+    size_t n_trust_files;
+    const char *index_file;
+    enum pec_digest sign_digest;
+    unsigned node_id;
+    unsigned long max_recipients;
+    unsigned long long max_message_size;
+    const char *database;
+};
+
+/* pec_config_load - read and check a file; NULL with err naming the line on any problem */
+const struct pec_config *pec_config_load(const char *path, struct pec_error *err);
+/* pec_config_parse - same from a string (name is used in messages) */
+const struct pec_config *pec_config_parse(const char *text, size_t len, const char *name,
+                                          struct pec_error *err);
+/* pec_config_ref - take another reference */
+const struct pec_config *pec_config_ref(const struct pec_config *cfg);
+/* pec_config_unref - drop a reference (frees on the last one) and NULL the pointer */
+void pec_config_unref(const struct pec_config **cfg);
+/* pec_config_manages - 1 when domain (case-insensitive) is one of managed_domains */
+int pec_config_manages(const struct pec_config *cfg, const char *domain);
+
+#endif

@@ -1,0 +1,325 @@
+/* message.c - classify an incoming message, verify its signature, read its certification data. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "mime_internal.h"
+#include "pec/log.h"
+#include "pec/message.h"
+
+/* pec_kind_name - report name of a kind */
+const char *pec_kind_name(enum pec_kind k)
+{
+    switch (k) {
+    case PEC_KIND_ORDINARIA: return "ordinaria";
+    case PEC_KIND_BUSTA_TRASPORTO: return "busta-trasporto";
+    case PEC_KIND_BUSTA_ANOMALIA: return "busta-anomalia";
+    case PEC_KIND_RICEVUTA: return "ricevuta";
+    case PEC_KIND_MALFORMATA: break;
+    }
+    return "malformata";
+}
+
+/* dup_or_null - strdup that passes NULL through */
+static char *dup_or_null(const char *s)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    if ((d = strdup(s)) == NULL)
+        pec_panic("out of memory");
+    return d;
+}
+
+/* trimmed_header - a header value without surrounding blanks, owned copy or NULL */
+static char *trimmed_header(GMimeObject *obj, const char *name)
+{
+    const char *v = mime_header(obj, name);
+    char *d;
+
+    if (v == NULL)
+        return NULL;
+    d = g_strstrip(g_strdup(v));
+    v = d;
+    d = dup_or_null(v);
+    g_free((char *)v);
+    return d;
+}
+
+/* add_error - append one formatted problem */
+static void add_error(struct pec_analysis *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_error(struct pec_analysis *a, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (!pec_strv_has(&a->errors, buf))
+        pec_strv_push(&a->errors, buf);
+}
+
+/* part_name - the file name of a part: disposition filename, else content-type name */
+static const char *part_name(GMimeObject *obj)
+{
+    const char *n = g_mime_object_get_content_disposition_parameter(obj, "filename");
+
+    return n ? n : g_mime_object_get_content_type_parameter(obj, "name");
+}
+
+/* find_service_parts - locate daticert.xml and postacert.eml among the parts of the signed content */
+static void find_service_parts(GMimeObject *content, GMimePart **daticert_r, GMimeObject **postacert_r)
+{
+    GMimeMultipart *mp;
+
+    *daticert_r = NULL;
+    *postacert_r = NULL;
+    if (!GMIME_IS_MULTIPART(content))
+        return;
+    mp = GMIME_MULTIPART(content);
+    for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+        GMimeObject *child = g_mime_multipart_get_part(mp, i);
+        const char *name = part_name(child);
+
+        if (name == NULL)
+            continue;
+        if (GMIME_IS_PART(child) && strcasecmp(name, "daticert.xml") == 0 && *daticert_r == NULL)
+            *daticert_r = GMIME_PART(child);
+        else if (GMIME_IS_MESSAGE_PART(child) && strcasecmp(name, "postacert.eml") == 0)
+            *postacert_r = child;
+    }
+}
+
+/* check_signed - verify a multipart/signed body and read its service parts */
+static int check_signed(GMimeObject *body, const struct pec_analyze_opts *opts, struct pec_analysis *a,
+                        struct pec_error *err)
+{
+    GMimeMultipart *mp = GMIME_MULTIPART(body);
+    struct pec_buf content = PEC_BUF_INIT, sig = PEC_BUF_INIT;
+    GMimeObject *signed_part, *sig_part, *postacert;
+    GMimePart *daticert;
+    int rc = 0;
+
+    a->protocol = dup_or_null(g_mime_object_get_content_type_parameter(body, "protocol"));
+    a->micalg = dup_or_null(g_mime_object_get_content_type_parameter(body, "micalg"));
+    if (a->protocol == NULL || (strcasecmp(a->protocol, "application/pkcs7-signature") != 0 &&
+                                strcasecmp(a->protocol, "application/x-pkcs7-signature") != 0))
+        add_error(a, "multipart/signed protocol is not S/MIME: %s", a->protocol ? a->protocol : "(none)");
+    if (g_mime_multipart_get_count(mp) != 2) {
+        add_error(a, "multipart/signed has %d parts instead of 2", g_mime_multipart_get_count(mp));
+        a->sig.status = PEC_SIG_INVALID;
+        return 0;
+    }
+    signed_part = g_mime_multipart_get_part(mp, 0);
+    sig_part = g_mime_multipart_get_part(mp, 1);
+    if (!GMIME_IS_PART(sig_part) || !(mime_is_type(sig_part, "application", "pkcs7-signature") ||
+                                      mime_is_type(sig_part, "application", "x-pkcs7-signature"))) {
+        add_error(a, "second part of multipart/signed is not an S/MIME signature");
+        a->sig.status = PEC_SIG_INVALID;
+        return 0;
+    }
+    mime_write(signed_part, &content);
+    mime_part_bytes(GMIME_PART(sig_part), &sig);
+    if (pec_smime_verify(opts->trust, content.data ? content.data : "", content.len, sig.data, sig.len, opts->now,
+                         &a->sig, err) < 0)
+        rc = -1;
+    pec_buf_release(&content);
+    pec_buf_release(&sig);
+    if (rc < 0)
+        return -1;
+
+    find_service_parts(signed_part, &daticert, &postacert);
+    a->has_postacert = postacert != NULL;
+    if (daticert) {
+        struct pec_buf xml = PEC_BUF_INIT;
+        struct pec_error derr = { 0 };
+
+        mime_part_bytes(daticert, &xml);
+        if (pec_daticert_parse(xml.data ? xml.data : "", xml.len, &a->daticert, &derr) == 0)
+            a->has_daticert = 1;
+        else
+            add_error(a, "daticert.xml: %s", derr.msg);
+        pec_buf_release(&xml);
+    }
+    return 0;
+}
+
+/* classify - decide the kind from the PEC headers, falling back on the daticert tipo */
+static void classify(struct pec_analysis *a, int is_signed)
+{
+    if (a->x_trasporto && a->x_ricevuta)
+        add_error(a, "both X-Trasporto and X-Ricevuta are present");
+    if (a->x_trasporto) {
+        if (strcmp(a->x_trasporto, "posta-certificata") == 0) {
+            a->kind = PEC_KIND_BUSTA_TRASPORTO;
+            a->tipo = PEC_TIPO_POSTA_CERTIFICATA;
+        } else if (strcmp(a->x_trasporto, "errore") == 0) {
+            a->kind = PEC_KIND_BUSTA_ANOMALIA;
+        } else {
+            add_error(a, "unknown X-Trasporto value \"%s\"", a->x_trasporto);
+            a->kind = PEC_KIND_BUSTA_TRASPORTO;
+        }
+        return;
+    }
+    if (a->x_ricevuta) {
+        a->kind = PEC_KIND_RICEVUTA;
+        a->tipo = pec_tipo_from_name(a->x_ricevuta);
+        if (a->tipo == PEC_TIPO_NONE || a->tipo == PEC_TIPO_POSTA_CERTIFICATA)
+            add_error(a, "unknown X-Ricevuta value \"%s\"", a->x_ricevuta);
+        return;
+    }
+    if (is_signed && a->has_daticert) {
+        a->tipo = a->daticert.tipo;
+        if (a->tipo == PEC_TIPO_POSTA_CERTIFICATA) {
+            a->kind = PEC_KIND_BUSTA_TRASPORTO;
+            add_error(a, "signed transport envelope lacks the X-Trasporto header");
+        } else {
+            a->kind = PEC_KIND_RICEVUTA;
+            add_error(a, "signed receipt lacks the X-Ricevuta header");
+        }
+        return;
+    }
+    a->kind = PEC_KIND_ORDINARIA;
+}
+
+/* check_provider - the signer must be a provider of the index, and the sender one of its domains */
+static void check_provider(const struct pec_analyze_opts *opts, struct pec_analysis *a)
+{
+    int same;
+
+    if (opts->trust && a->sig.status == PEC_SIG_VALID && !a->sig.trusted)
+        add_error(a, "signer certificate not trusted: %s", a->sig.reason[0] ? a->sig.reason : "unknown CA");
+    if (opts->index == NULL || a->sig.status != PEC_SIG_VALID)
+        return;
+    a->provider = pec_index_by_cert_sha1(opts->index, a->sig.signer_sha1);
+    if (a->provider == NULL) {
+        add_error(a, "signer certificate %s is not in the provider index", a->sig.signer_sha1);
+        return;
+    }
+    same = pec_provider_has_certificate(a->provider, a->sig.signer_der.data, a->sig.signer_der.len);
+    if (same == 0)
+        add_error(a, "signer certificate differs from the one the index lists for %s", pec_provider_name(a->provider));
+    if (a->from && !pec_provider_manages(a->provider, pec_addr_domain(a->from)))
+        add_error(a, "From domain %s is not managed by %s", pec_addr_domain(a->from), pec_provider_name(a->provider));
+}
+
+/* check_structure - what each kind must carry (RFC 6109 §3) */
+static void check_structure(struct pec_analysis *a)
+{
+    if (a->sig.status == PEC_SIG_ABSENT)
+        add_error(a, "not signed: no S/MIME multipart/signed body");
+    else if (a->sig.status == PEC_SIG_INVALID)
+        add_error(a, "signature invalid: %s", a->sig.reason[0] ? a->sig.reason : "verification failed");
+    if (a->kind == PEC_KIND_BUSTA_ANOMALIA)
+        return;
+    if (!a->has_daticert) {
+        add_error(a, "daticert.xml missing");
+        return;
+    }
+    if (a->kind == PEC_KIND_BUSTA_TRASPORTO) {
+        if (a->daticert.tipo != PEC_TIPO_POSTA_CERTIFICATA)
+            add_error(a, "daticert tipo \"%s\" in a transport envelope", pec_tipo_name(a->daticert.tipo));
+        if (!a->has_postacert)
+            add_error(a, "transport envelope lacks postacert.eml");
+    } else if (a->tipo != PEC_TIPO_NONE && a->daticert.tipo != a->tipo) {
+        add_error(a, "daticert tipo \"%s\" does not match X-Ricevuta \"%s\"", pec_tipo_name(a->daticert.tipo),
+                  a->x_ricevuta ? a->x_ricevuta : "");
+    }
+    if (a->kind == PEC_KIND_RICEVUTA && a->tipo == PEC_TIPO_AVVENUTA_CONSEGNA &&
+        a->daticert.ricevuta != PEC_RICEVUTA_SINTETICA && !a->has_postacert)
+        add_error(a, "avvenuta-consegna %s lacks postacert.eml", pec_ricevuta_name(a->daticert.ricevuta));
+    if (a->x_verifica_sicurezza && strcmp(a->x_verifica_sicurezza, "errore") != 0)
+        add_error(a, "unknown X-VerificaSicurezza value \"%s\"", a->x_verifica_sicurezza);
+}
+
+/* read_headers - the top-level fields the report needs */
+static void read_headers(GMimeMessage *m, struct pec_analysis *a)
+{
+    GMimeObject *obj = GMIME_OBJECT(m);
+    InternetAddressList *from = g_mime_message_get_from(m);
+
+    a->x_trasporto = trimmed_header(obj, "X-Trasporto");
+    a->x_ricevuta = trimmed_header(obj, "X-Ricevuta");
+    a->x_tiporicevuta = trimmed_header(obj, "X-TipoRicevuta");
+    a->x_verifica_sicurezza = trimmed_header(obj, "X-VerificaSicurezza");
+    a->x_mittente = trimmed_header(obj, "X-Mittente");
+    a->x_riferimento = trimmed_header(obj, "X-Riferimento-Message-ID");
+    a->subject = dup_or_null(g_mime_message_get_subject(m));
+    a->message_id = dup_or_null(g_mime_message_get_message_id(m));
+    if (from && internet_address_list_length(from) > 0) {
+        InternetAddress *ia = internet_address_list_get_address(from, 0);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+            a->from = dup_or_null(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
+    }
+}
+
+/* has_headers - any header at all, the Content-* ones GMime keeps on the body part included */
+static int has_headers(GMimeMessage *m)
+{
+    GMimeObject *body = g_mime_message_get_mime_part(m);
+
+    if (g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(m))) > 0)
+        return 1;
+    return body != NULL && g_mime_header_list_get_count(g_mime_object_get_header_list(body)) > 0;
+}
+
+/* pec_message_analyze - classify, verify, parse */
+int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_opts *opts, struct pec_analysis *a,
+                        struct pec_error *err)
+{
+    static const struct pec_analyze_opts no_opts;
+    GMimeMessage *m;
+    GMimeObject *body;
+    int is_signed;
+
+    memset(a, 0, sizeof(*a));
+    if (opts == NULL)
+        opts = &no_opts;
+    m = mime_parse(raw, len, &a->errors);
+    if (m == NULL || !has_headers(m)) {
+        a->kind = PEC_KIND_MALFORMATA;
+        add_error(a, "not an Internet message: no header section");
+        if (m)
+            g_object_unref(m);
+        return 0;
+    }
+    read_headers(m, a);
+    body = g_mime_message_get_mime_part(m);
+    is_signed = body != NULL && GMIME_IS_MULTIPART(body) && mime_is_type(body, "multipart", "signed");
+    if (is_signed && check_signed(body, opts, a, err) < 0) {
+        g_object_unref(m);
+        return -1;
+    }
+    g_object_unref(m);
+    classify(a, is_signed);
+    if (a->kind == PEC_KIND_ORDINARIA) {
+        add_error(a, "not a PEC message: ordinary mail");
+        return 0;
+    }
+    check_structure(a);
+    check_provider(opts, a);
+    a->valid = a->errors.n == 0;
+    return 0;
+}
+
+/* pec_analysis_clear - free everything and zero */
+void pec_analysis_clear(struct pec_analysis *a)
+{
+    free(a->x_trasporto);
+    free(a->x_ricevuta);
+    free(a->x_tiporicevuta);
+    free(a->x_verifica_sicurezza);
+    free(a->x_mittente);
+    free(a->x_riferimento);
+    free(a->from);
+    free(a->subject);
+    free(a->message_id);
+    free(a->micalg);
+    free(a->protocol);
+    pec_sig_info_clear(&a->sig);
+    if (a->has_daticert)
+        pec_daticert_clear(&a->daticert);
+    pec_strv_clear(&a->errors);
+    memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,309 @@
+/* mime.c - the GMime layer: parse, serialise in canonical form, build parts, parse addresses. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "mime_internal.h"
+#include "pec/log.h"
+
+static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
+
+/* mime_init_once - GMime's process-wide set-up */
+static void mime_init_once(void)
+{
+    g_mime_init();
+}
+
+/* pec_mime_init - initialise GMime once */
+void pec_mime_init(void)
+{
+    pthread_once(&mime_once, mime_init_once);
+}
+
+/* pec_strv_push - append a copy */
+void pec_strv_push(struct pec_strv *sv, const char *s)
+{
+    sv->v = realloc(sv->v, (sv->n + 2) * sizeof(*sv->v));
+    if (sv->v == NULL || (sv->v[sv->n] = strdup(s)) == NULL)
+        pec_panic("out of memory");
+    sv->v[++sv->n] = NULL;
+}
+
+/* pec_strv_clear - free all */
+void pec_strv_clear(struct pec_strv *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        free(sv->v[i]);
+    free(sv->v);
+    sv->v = NULL;
+    sv->n = 0;
+}
+
+/* pec_strv_has - case-insensitive membership */
+int pec_strv_has(const struct pec_strv *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        if (strcasecmp(sv->v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* warning_text - what a parser warning means, for the problem list; NULL for harmless ones */
+static const char *warning_text(GMimeParserWarning code)
+{
+    switch (code) {
+    case GMIME_WARN_TRUNCATED_MESSAGE: return "message truncated";
+    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
+    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without parts";
+    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting headers";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
+    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
+    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
+    default: return NULL;
+    }
+}
+
+/* on_parser_warning - collect the warnings that matter, once each */
+static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
+{
+    struct pec_strv *problems = user;
+    const char *text = warning_text(code);
+    char buf[256];
+
+    (void)offset;
+    if (problems == NULL || text == NULL)
+        return;
+    if (item && *item)
+        snprintf(buf, sizeof(buf), "MIME: %s (%.80s)", text, item);
+    else
+        snprintf(buf, sizeof(buf), "MIME: %s", text);
+    if (!pec_strv_has(problems, buf) && problems->n < 32)
+        pec_strv_push(problems, buf);
+}
+
+/* mime_parse - parse raw bytes into a message */
+GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems)
+{
+    GMimeParserOptions *opts;
+    GMimeStream *stream;
+    GMimeParser *parser;
+    GMimeMessage *msg;
+
+    pec_mime_init();
+    opts = g_mime_parser_options_new();
+    g_mime_parser_options_set_warning_callback(opts, on_parser_warning, problems);
+    stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    msg = g_mime_parser_construct_message(parser, opts);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    g_mime_parser_options_free(opts);
+    return msg;
+}
+
+/* mime_write - serialise with CRLF line ends.  GMime's DOS newline format leaves multipart prologues
+ * and epilogues as they were stored, so the whole output also goes through a LF -> CRLF filter. */
+void mime_write(GMimeObject *obj, struct pec_buf *out)
+{
+    GMimeFormatOptions *fmt = g_mime_format_options_new();
+    GMimeStream *mem = g_mime_stream_mem_new();
+    GMimeStream *filtered = g_mime_stream_filter_new(mem);
+    GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
+    GByteArray *bytes;
+
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), crlf);
+    g_object_unref(crlf);
+    g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_DOS);
+    g_mime_object_write_to_stream(obj, fmt, filtered);
+    g_mime_stream_flush(filtered);
+    g_object_unref(filtered);
+    bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    pec_buf_append(out, bytes->data, bytes->len);
+    g_object_unref(mem);
+    g_mime_format_options_free(fmt);
+}
+
+/* mime_header - header value by case-insensitive name */
+const char *mime_header(GMimeObject *obj, const char *name)
+{
+    return g_mime_object_get_header(obj, name);
+}
+
+/* mime_set_content - attach bytes as the decoded content of part */
+static void mime_set_content(GMimePart *part, const void *data, size_t len)
+{
+    GMimeStream *mem = g_mime_stream_mem_new_with_buffer(data, len);
+    GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+
+    g_mime_part_set_content(part, w);
+    g_object_unref(w);
+    g_object_unref(mem);
+}
+
+/* mime_text_part - ISO-8859-1 quoted-printable text part, so the message stays 7-bit clean */
+GMimePart *mime_text_part(const char *subtype, const char *utf8)
+{
+    GMimePart *part = g_mime_part_new_with_type("text", subtype);
+    gsize outlen = 0;
+    gchar *latin1 = g_convert_with_fallback(utf8, -1, "ISO-8859-1", "UTF-8", "?", NULL, &outlen, NULL);
+
+    if (latin1 == NULL)
+        pec_panic("mime_text_part: cannot convert text to ISO-8859-1");
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "iso-8859-1");
+    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    mime_set_content(part, latin1, outlen);
+    g_free(latin1);
+    return part;
+}
+
+/* mime_file_part - an attachment part named in both Content-Type and Content-Disposition */
+GMimePart *mime_file_part(const char *type, const char *subtype, const char *filename, const char *disposition,
+                          const void *data, size_t len, GMimeContentEncoding encoding)
+{
+    GMimePart *part = g_mime_part_new_with_type(type, subtype);
+    GMimeContentDisposition *disp = g_mime_content_disposition_new();
+
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "name", filename);
+    g_mime_content_disposition_set_disposition(disp, disposition);
+    g_mime_content_disposition_set_parameter(disp, "filename", filename);
+    g_mime_object_set_content_disposition(GMIME_OBJECT(part), disp);
+    g_object_unref(disp);
+    g_mime_part_set_content_encoding(part, encoding);
+    mime_set_content(part, data, len);
+    return part;
+}
+
+/* mime_is_type - content type test */
+int mime_is_type(GMimeObject *obj, const char *type, const char *subtype)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+    return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+/* stream_to_buf - copy a whole stream (from its start) into out */
+static void stream_to_buf(GMimeStream *s, struct pec_buf *out)
+{
+    char chunk[8192];
+    ssize_t n;
+
+    g_mime_stream_reset(s);
+    while ((n = g_mime_stream_read(s, chunk, sizeof(chunk))) > 0)
+        pec_buf_append(out, chunk, (size_t)n);
+}
+
+/* mime_part_bytes - decoded content of a leaf part */
+void mime_part_bytes(GMimePart *part, struct pec_buf *out)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(part);
+    GMimeStream *mem;
+    GByteArray *bytes;
+
+    if (w == NULL)
+        return;
+    mem = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(w, mem);
+    bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    pec_buf_append(out, bytes->data, bytes->len);
+    g_object_unref(mem);
+}
+
+/* mime_part_encoded_bytes - content as transferred, with CRLF line ends */
+void mime_part_encoded_bytes(GMimePart *part, struct pec_buf *out)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(part);
+    GMimeStream *mem, *filtered;
+    GMimeFilter *crlf;
+
+    if (w == NULL)
+        return;
+    mem = g_mime_stream_mem_new();
+    filtered = g_mime_stream_filter_new(mem);
+    crlf = g_mime_filter_unix2dos_new(FALSE);
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), crlf);
+    g_object_unref(crlf);
+    if (g_mime_data_wrapper_get_encoding(w) == g_mime_part_get_content_encoding(part) ||
+        g_mime_part_get_content_encoding(part) == GMIME_CONTENT_ENCODING_DEFAULT) {
+        GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
+        char chunk[8192];
+        ssize_t n;
+
+        g_mime_stream_reset(raw);
+        while ((n = g_mime_stream_read(raw, chunk, sizeof(chunk))) > 0)
+            g_mime_stream_write(filtered, chunk, (size_t)n);
+    } else {
+        /* content held decoded (a part we built): encode it as it will be sent */
+        GMimeFilter *enc = g_mime_filter_basic_new(g_mime_part_get_content_encoding(part), TRUE);
+        GMimeStream *encoder = g_mime_stream_filter_new(filtered);
+
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(encoder), enc);
+        g_object_unref(enc);
+        g_mime_data_wrapper_write_to_stream(w, encoder);
+        g_mime_stream_flush(encoder);
+        g_object_unref(encoder);
+    }
+    g_mime_stream_flush(filtered);
+    g_object_unref(filtered);
+    stream_to_buf(mem, out);
+    g_object_unref(mem);
+}
+
+/* collect_mailboxes - flatten an address list (groups included) into bare addresses */
+static int collect_mailboxes(InternetAddressList *list, struct pec_strv *out, struct pec_error *err)
+{
+    int n = 0;
+
+    for (int i = 0; i < internet_address_list_length(list); i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+
+        if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+            int k = collect_mailboxes(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out, err);
+            if (k < 0)
+                return -1;
+            n += k;
+        } else {
+            const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+            const char *at = addr ? strrchr(addr, '@') : NULL;
+
+            if (at == NULL || at == addr || at[1] == '\0' || strpbrk(addr, " \t\r\n<>\"") != NULL) {
+                pec_error_set(err, PEC_ERR_INVALID, "not a valid address: \"%s\"", addr ? addr : "");
+                return -1;
+            }
+            pec_strv_push(out, addr);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* pec_addr_list_parse - bare addresses of a header value */
+int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_error *err)
+{
+    GMimeParserOptions *opts;
+    InternetAddressList *list;
+    int n;
+
+    pec_mime_init();
+    opts = g_mime_parser_options_new();
+    g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_STRICT);
+    list = internet_address_list_parse(opts, value);
+    g_mime_parser_options_free(opts);
+    if (list == NULL) {
+        pec_error_set(err, PEC_ERR_INVALID, "not an address list: \"%.200s\"", value);
+        return -1;
+    }
+    n = collect_mailboxes(list, out, err);
+    g_object_unref(list);
+    return n;
+}
+
+/* pec_addr_domain - domain part of an address */
+const char *pec_addr_domain(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    return at ? at + 1 : "";
+}

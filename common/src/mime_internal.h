@@ -1,0 +1,36 @@
+/* mime_internal.h - GMime helpers shared by the modules that read and write messages.
+ * Private to common/src: public headers never expose GMime types. */
+#ifndef PEC_MIME_INTERNAL_H
+#define PEC_MIME_INTERNAL_H
+
+#include <gmime/gmime.h>
+#include "pec/buf.h"
+#include "pec/mime.h"
+
+/* mime_parse - parse raw bytes into a message (NULL when there is no message at all); parser warnings
+ * that make the message non-conformant are appended to problems when it is not NULL */
+GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems);
+
+/* mime_write - serialise an object with CRLF line ends (the S/MIME canonical form) into out */
+void mime_write(GMimeObject *obj, struct pec_buf *out);
+
+/* mime_header - value of a header of obj (case-insensitive name), NULL when absent */
+const char *mime_header(GMimeObject *obj, const char *name);
+
+/* mime_text_part - a text/<subtype> part in ISO-8859-1, quoted-printable, from UTF-8 text */
+GMimePart *mime_text_part(const char *subtype, const char *utf8);
+
+/* mime_file_part - an attachment part with Content-Disposition filename and Content-Type name */
+GMimePart *mime_file_part(const char *type, const char *subtype, const char *filename, const char *disposition,
+                          const void *data, size_t len, GMimeContentEncoding encoding);
+
+/* mime_is_type - content type test that tolerates a missing Content-Type */
+int mime_is_type(GMimeObject *obj, const char *type, const char *subtype);
+
+/* mime_part_bytes - the decoded content of a leaf part, appended to out */
+void mime_part_bytes(GMimePart *part, struct pec_buf *out);
+
+/* mime_part_encoded_bytes - the content of a leaf part as transferred (still encoded), CRLF line ends */
+void mime_part_encoded_bytes(GMimePart *part, struct pec_buf *out);
+
+#endif
