@@ -107,21 +107,38 @@ void pec_rfc5322_date(time_t t, char *out, size_t outlen)
              lt.zona);
 }
 
+/* digits - n decimal digits at s, value to *v; 0 when s does not start with exactly that */
+static int digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
 /* pec_legal_time_parse - giorno "dd/mm/yyyy", ora "hh:mm:ss", zona "+hhmm" back to an instant */
 int pec_legal_time_parse(const char *giorno, const char *ora, const char *zona, time_t *t_r)
 {
-    int d, m, y, hh, mm, ss, zh, zm;
-    char sign, end;
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int d, m, y, hh, mm, ss, zh, zm, leap;
 
-    if (sscanf(giorno, "%2d/%2d/%4d%c", &d, &m, &y, &end) != 3)
+    if (strlen(giorno) != 10 || giorno[2] != '/' || giorno[5] != '/' || !digits(giorno, 2, &d) ||
+        !digits(giorno + 3, 2, &m) || !digits(giorno + 6, 4, &y))
         return -1;
-    if (sscanf(ora, "%2d:%2d:%2d%c", &hh, &mm, &ss, &end) != 3)
+    if (strlen(ora) != 8 || ora[2] != ':' || ora[5] != ':' || !digits(ora, 2, &hh) || !digits(ora + 3, 2, &mm) ||
+        !digits(ora + 6, 2, &ss))
         return -1;
-    if (sscanf(zona, "%c%2d%2d%c", &sign, &zh, &zm, &end) != 3 || (sign != '+' && sign != '-'))
+    if (strlen(zona) != 5 || (zona[0] != '+' && zona[0] != '-') || !digits(zona + 1, 2, &zh) ||
+        !digits(zona + 3, 2, &zm))
         return -1;
-    if (m < 1 || m > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60 || zh > 14 || zm > 59)
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap) || hh > 23 || mm > 59 ||
+        ss > 59 || zh > 14 || zm > 59)
         return -1;
     *t_r = (time_t)(days_from_civil(y, m, d) * 86400LL + hh * 3600 + mm * 60 + ss -
-                    (sign == '-' ? -1 : 1) * (zh * 3600 + zm * 60));
+                    (zona[0] == '-' ? -1 : 1) * (zh * 3600 + zm * 60));
     return 0;
 }

@@ -276,7 +276,11 @@ static void top_headers(const struct pec_issuer *iss, const struct pec_compose *
         g_mime_object_append_header(o, "To", to->str, "utf-8");
         g_string_free(to, TRUE);
     }
-    g_mime_message_set_message_id(m, msgid);
+    {
+        char *bracketed = g_strdup_printf("<%s>", msgid);
+        g_mime_object_append_header(o, "Message-ID", bracketed, NULL);
+        g_free(bracketed);
+    }
     if (d->msgid && c->type != PEC_MSG_BUSTA_ANOMALIA)
         g_mime_object_append_header(o, "X-Riferimento-Message-ID", d->msgid, NULL);
     if (shape->x_ricevuta)

@@ -654,7 +654,8 @@ int pec_smime_verify(const struct pec_trust *trust, const void *content, size_t 
     return 0;
 }
 
-/* pec_smime_verify_embedded - verify a SignedData with embedded content; content appended to out */
+/* pec_smime_verify_embedded - verify a SignedData with embedded content; the content is appended to
+ * content_out only when the signature is VALID, so unverified bytes never reach a caller by mistake */
 int pec_smime_verify_embedded(const struct pec_trust *trust, const void *der, size_t len, time_t now,
                               struct pec_buf *content_out, struct pec_sig_info *info, struct pec_error *err)
 {

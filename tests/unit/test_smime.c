@@ -95,6 +95,9 @@ static void make_pki(time_t now)
     CHECK(stat(path("ca.key"), &st) == 0 && (st.st_mode & 0777) == 0600);
     snprintf(other, sizeof(other), "%s/other", dir);
     CHECK(mkdir(other, 0700) == 0);
+    CHECK(pec_testca_issue(other, "orphan", "No CA", "x@pec.test.example", now, &err) == -1);
+    CHECK(err.cls == PEC_ERR_INVALID);
+    pec_error_clear(&err);
     CHECK(pec_testca_create(other, "Other CA", now, &err) == 0);
     if (err.cls != PEC_ERR_NONE)
         fprintf(stderr, "pki: %s\n", err.msg);
