@@ -1,0 +1,71 @@
+/* reception.h - the reception point (punto di ricezione, RFC 6109 §3.2, PEC-RULES §5.2).
+ *
+ * Decides, for one SMTP transaction arriving from outside (port 25), what the MTA does with it and which
+ * signed messages the provider owes: a presa in carico per transaction for a valid busta, avvisi di
+ * mancata consegna (no-dest) for recipients we do not have, rilevazione virus, and for incoming receipts
+ * the facts to apply to the trace.  Like the access point, the verdict is data; adapters apply it.
+ */
+#ifndef PEC_RECEPTION_H
+#define PEC_RECEPTION_H
+
+#include <stddef.h>
+#include <time.h>
+#include "pec/buf.h"
+#include "pec/compose.h"
+#include "pec/config.h"
+#include "pec/error.h"
+#include "pec/message.h"
+
+/* The header the reception point adds to mail that must be wrapped in an anomaly envelope at delivery;
+ * it is removed from every incoming message first, so only we can set it. */
+#define PEC_ANOMALY_MARK_HEADER "X-PEC-Anomalia"
+
+enum pec_mailbox_policy {
+    PEC_MAILBOX_UNKNOWN = 0,     /* no such mailbox in our domains */
+    PEC_MAILBOX_PEC_ONLY,        /* accepts PEC only (the default) */
+    PEC_MAILBOX_ACCEPTS_ORDINARY /* takes ordinary mail too, wrapped in an anomaly envelope */
+};
+
+struct pec_reception_ctx {
+    const struct pec_config *cfg;
+    const struct pec_issuer *issuer;
+    const struct pec_trust *trust;
+    const struct pec_index *index;
+    /* the policy of one of our addresses */
+    enum pec_mailbox_policy (*mailbox_policy)(void *ctx, const char *addr);
+    void *policy_ctx;
+};
+
+enum pec_reception_action {
+    PEC_RECEPTION_ACCEPT,   /* deliver to the accepted recipients (others removed) */
+    PEC_RECEPTION_REJECT,   /* 5xx for the whole transaction */
+    PEC_RECEPTION_DISCARD,  /* accept and drop (virus inside a busta: quarantined by the adapter) */
+};
+
+/* One signed message the provider must send because of this transaction. */
+struct pec_outgoing {
+    enum pec_msgtype type;
+    char *to;                    /* envelope and header recipient */
+    char msgid[PEC_ID_MAX];
+    struct pec_buf bytes;
+};
+
+struct pec_reception_verdict {
+    enum pec_reception_action action;
+    char reply_code[4], reply_xcode[8], reply_text[512];
+    struct pec_analysis analysis;
+    int mark_anomaly;                /* add PEC_ANOMALY_MARK_HEADER: deliver wrapped */
+    struct pec_strv drop_rcpts;      /* recipients to remove from the envelope (handled by a notice) */
+    struct pec_outgoing *out;        /* messages to emit after the MTA has durably queued the message */
+    size_t n_out;
+    char identificativo[PEC_ID_MAX]; /* of the busta or the receipt, "" for other mail */
+};
+
+/* pec_reception_decide - analyse one message with its envelope recipients.  virus: what the adapter's
+ * scanner found, or NULL.  0 with *v filled; -1 with err on internal failure (adapter: tempfail). */
+int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, size_t len,
+                         const char *const *rcpts, size_t n_rcpts, const char *virus, time_t now,
+                         struct pec_reception_verdict *v, struct pec_error *err);
+void pec_reception_verdict_clear(struct pec_reception_verdict *v);
+
+#endif
