@@ -153,8 +153,9 @@ static int header_list(GMimeMessage *m, const char *name, struct pec_strv *out)
     return v == NULL ? 0 : pec_addr_list_parse(v, out, NULL);
 }
 
-/* run_checks - §5.1 in order; the first failing check, or NONE */
-static enum pec_access_check run_checks(const struct pec_access_txn *t, const char *virus)
+/* run_checks - §5.1 in order; the first failing check, or NONE; detail gets what the parser objected to */
+static enum pec_access_check run_checks(const struct pec_access_txn *t, const char *virus, char *detail,
+                                        size_t detail_len)
 {
     struct pec_strv problems = PEC_STRV_INIT, from = PEC_STRV_INIT, to = PEC_STRV_INIT, cc = PEC_STRV_INIT,
                     bcc = PEC_STRV_INIT;
@@ -169,6 +170,7 @@ static enum pec_access_check run_checks(const struct pec_access_txn *t, const ch
         return PEC_CHECK_SENDER;
     m = mime_parse(t->raw.data ? t->raw.data : "", t->raw.len, &problems);
     if (m == NULL || problems.n > 0 || mime_header(GMIME_OBJECT(m), "Date") == NULL) {
+        snprintf(detail, detail_len, "%s", problems.n ? problems.v[0] : m ? "Date header missing" : "no message");
         failed = PEC_CHECK_SYNTAX;
         goto out;
     }
@@ -266,7 +268,7 @@ static int build_receipt(const struct pec_access_txn *t, struct pec_access_verdi
 
 /* refuse - fill the reply of a failed check and the avviso owed to an authenticated sender */
 static int refuse(const struct pec_access_txn *t, enum pec_access_check failed, const char *virus,
-                  struct pec_access_verdict *v, struct pec_error *err)
+                  const char *detail, struct pec_access_verdict *v, struct pec_error *err)
 {
     const struct check_reply *r = &check_replies[failed];
     const char *mailbox = authenticated_mailbox(t);
@@ -276,7 +278,7 @@ static int refuse(const struct pec_access_txn *t, enum pec_access_check failed, 
     snprintf(v->reply_code, sizeof(v->reply_code), "%s", r->code);
     snprintf(v->reply_xcode, sizeof(v->reply_xcode), "%s", r->xcode);
     snprintf(v->reply_text, sizeof(v->reply_text), "PEC non accettato (%s): %s%s%s", r->name, r->text,
-             virus ? ": " : "", virus ? virus : "");
+             virus || *detail ? ": " : "", virus ? virus : detail);
     if (mailbox == NULL)
         return 0; /* nobody to certify a refusal to */
     refusal_facts(t, mailbox, &v->facts);
@@ -342,13 +344,14 @@ int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, stru
                    struct pec_error *err)
 {
     enum pec_access_check failed;
+    char detail[256] = "";
 
     memset(v, 0, sizeof(*v));
     v->when = now;
     pec_idgen_next(t->ctx->issuer->ids, now, v->identificativo);
-    failed = run_checks(t, virus);
+    failed = run_checks(t, virus, detail, sizeof(detail));
     if (failed != PEC_CHECK_NONE)
-        return refuse(t, failed, virus, v, err);
+        return refuse(t, failed, virus, detail, v, err);
     return accept(t, v, err);
 }
 

@@ -92,6 +92,11 @@ static const struct key_spec key_table[] = {
     { "max_recipients", K_NUMBER, OFF(max_recipients), 1, 1000000 },
     { "max_message_size", K_NUMBER, OFF(max_message_size), 1024, 1ULL << 40 },
     { "database", K_STRING, OFF(database), 0, 0 },
+    { "outbox_dir", K_STRING, OFF(outbox_dir), 0, 0 },
+    { "marker_domain", K_DOMAIN, OFF(marker_domain), 0, 0 },
+    { "sendmail_command", K_STRING, OFF(sendmail_command), 0, 0 },
+    { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
+    { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },
 };
 
 /* set_value - apply one key = value; -1 with err on a bad value */
@@ -267,6 +272,8 @@ const struct pec_config *pec_config_parse(const char *text, size_t len, const ch
             }
         }
     }
+    if (c->pub.sendmail_command == NULL)
+        c->pub.sendmail_command = keep(c, "/usr/sbin/sendmail", strlen("/usr/sbin/sendmail"));
     if (c->pub.service_address == NULL) {
         struct pec_buf b = PEC_BUF_INIT;
         pec_buf_printf(&b, "posta-certificata@%s", c->pub.mail_domain);

@@ -18,6 +18,11 @@
  *   max_recipients     [500]
  *   max_message_size   bytes × recipients limit [52428800]
  *   database           libpq connection string for the trace store
+ *   outbox_dir         spool of messages owed once Postfix has queued (milter, emitter)
+ *   marker_domain      domain of the internal marker recipients, routed to pec-emitter
+ *   sendmail_command   how receipts are handed to Postfix [/usr/sbin/sendmail]
+ *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
+ *   quarantine_dir     where infected messages are kept (30 months)
  */
 #ifndef PEC_CONFIG_H
 #define PEC_CONFIG_H
@@ -42,6 +47,11 @@ struct pec_config {
     unsigned long max_recipients;
     unsigned long long max_message_size;
     const char *database;
+    const char *outbox_dir;
+    const char *marker_domain;
+    const char *sendmail_command;
+    const char *mailbox_file;
+    const char *quarantine_dir;
 };
 
 /* pec_config_load - read and check a file; NULL with err naming the line on any problem */

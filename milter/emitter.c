@@ -1,0 +1,282 @@
+/* emitter.c - pec-emitter: the LMTP listener that receives the marker copies Postfix delivers once a
+ * message is durably queued, and sends what the outbox owes for them (see outbox.h).
+ *
+ * usage: pec-emitter -c CONFIG -l HOST:PORT
+ * One thread per LMTP connection; per-recipient replies as LMTP requires: 250 once the entry's messages
+ * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "outbox.h"
+#include "pec/buf.h"
+#include "pec/log.h"
+#include "pec/mime.h"
+#include "pec/runtime.h"
+
+static const struct pec_config *cfg; /* set once in main, read-only afterwards */
+
+struct lmtp_conn {
+    int fd;
+    char in[65536];
+    size_t in_len;
+};
+
+/* send_line - one reply line */
+static int send_line(struct lmtp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int send_line(struct lmtp_conn *c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(buf) - 2)
+        n = (int)sizeof(buf) - 3;
+    memcpy(buf + n, "\r\n", 2);
+    return send(c->fd, buf, (size_t)n + 2, MSG_NOSIGNAL) == n + 2 ? 0 : -1;
+}
+
+/* read_line - the next CRLF/LF-terminated line into line (without its end); -1 on EOF */
+static int read_line(struct lmtp_conn *c, struct pec_buf *line)
+{
+    pec_buf_reset(line);
+    for (;;) {
+        char *nl = memchr(c->in, '\n', c->in_len);
+        ssize_t n;
+
+        if (nl) {
+            size_t len = (size_t)(nl - c->in);
+            pec_buf_append(line, c->in, len > 0 && nl[-1] == '\r' ? len - 1 : len);
+            c->in_len -= len + 1;
+            memmove(c->in, nl + 1, c->in_len);
+            return 0;
+        }
+        if (c->in_len == sizeof(c->in)) { /* an overlong line: keep it, read on */
+            pec_buf_append(line, c->in, c->in_len);
+            c->in_len = 0;
+        }
+        n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+        if (n <= 0)
+            return -1;
+        c->in_len += (size_t)n;
+    }
+}
+
+/* sink_inject - hand one owed message to Postfix */
+static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
+{
+    struct pec_error err = { 0 };
+
+    (void)ctx;
+    if (outbox_inject_sendmail(cfg->sendmail_command, cfg->service_address, rcpt, msg, len, &err) < 0) {
+        pec_warn("pec-emitter: %s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* sink_quarantine - keep an infected message for 30 months (the folder is the operator's archive) */
+static int sink_quarantine(void *ctx, const char *key, const void *msg, size_t len)
+{
+    char path[4096];
+    FILE *f;
+
+    (void)ctx;
+    if (cfg->quarantine_dir == NULL) {
+        pec_warn("pec-emitter: no quarantine_dir configured for %s", key);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s.eml", cfg->quarantine_dir, key);
+    if ((f = fopen(path, "wb")) == NULL || fwrite(msg, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* marker_key - the outbox key of a marker recipient "<key@marker_domain>", or NULL */
+static char *marker_key(const char *arg)
+{
+    const char *lt = strchr(arg, '<'), *at, *gt;
+
+    if (lt == NULL || (gt = strchr(lt, '>')) == NULL || (at = memchr(lt, '@', (size_t)(gt - lt))) == NULL)
+        return NULL;
+    if ((size_t)(gt - at - 1) != strlen(cfg->marker_domain) ||
+        strncasecmp(at + 1, cfg->marker_domain, (size_t)(gt - at - 1)) != 0)
+        return NULL;
+    return strndup(lt + 1, (size_t)(at - lt - 1));
+}
+
+/* read_data - the message after DATA, dot-unstuffed, up to the lone dot */
+static int read_data(struct lmtp_conn *c, struct pec_buf *msg)
+{
+    struct pec_buf line = PEC_BUF_INIT;
+    int rc = -1;
+
+    while (read_line(c, &line) == 0) {
+        if (line.len == 1 && line.data[0] == '.') {
+            rc = 0;
+            break;
+        }
+        pec_buf_append(msg, line.data[0] == '.' ? line.data + 1 : line.data, line.data[0] == '.' ? line.len - 1 : line.len);
+        pec_buf_puts(msg, "\r\n");
+    }
+    pec_buf_release(&line);
+    return rc;
+}
+
+/* serve - one LMTP session */
+static void *serve(void *arg)
+{
+    struct lmtp_conn *c = arg;
+    struct pec_buf line = PEC_BUF_INIT, msg = PEC_BUF_INIT;
+    struct pec_strv keys = PEC_STRV_INIT;
+    const struct outbox_sink sink = { sink_inject, sink_quarantine, NULL };
+
+    send_line(c, "220 %s pec-emitter LMTP", cfg->mail_domain);
+    while (read_line(c, &line) == 0) {
+        const char *cmd = line.data ? line.data : "";
+
+        if (strncasecmp(cmd, "LHLO", 4) == 0) {
+            send_line(c, "250-%s", cfg->mail_domain);
+            send_line(c, "250-8BITMIME");
+            send_line(c, "250 ENHANCEDSTATUSCODES");
+        } else if (strncasecmp(cmd, "MAIL FROM:", 10) == 0) {
+            pec_strv_clear(&keys);
+            send_line(c, "250 2.1.0 OK");
+        } else if (strncasecmp(cmd, "RCPT TO:", 8) == 0) {
+            char *key = marker_key(cmd + 8);
+            if (key == NULL) {
+                send_line(c, "550 5.1.1 not an outbox marker");
+            } else {
+                pec_strv_push(&keys, key);
+                send_line(c, "250 2.1.5 OK");
+                free(key);
+            }
+        } else if (strcasecmp(cmd, "DATA") == 0) {
+            if (keys.n == 0) {
+                send_line(c, "503 5.5.1 no valid recipients");
+                continue;
+            }
+            send_line(c, "354 go ahead");
+            pec_buf_reset(&msg);
+            if (read_data(c, &msg) < 0)
+                break;
+            for (size_t i = 0; i < keys.n; i++) {
+                struct pec_error err = { 0 };
+                if (outbox_process(cfg->outbox_dir, keys.v[i], msg.data, msg.len, &sink, &err) == 0) {
+                    pec_info("pec-emitter: outbox %s sent", keys.v[i]);
+                    send_line(c, "250 2.0.0 %s sent", keys.v[i]);
+                } else {
+                    pec_warn("pec-emitter: outbox %s: %s", keys.v[i], err.msg);
+                    send_line(c, "451 4.3.0 %s not sent, retry", keys.v[i]);
+                }
+            }
+            pec_strv_clear(&keys);
+        } else if (strcasecmp(cmd, "RSET") == 0) {
+            pec_strv_clear(&keys);
+            send_line(c, "250 2.0.0 OK");
+        } else if (strcasecmp(cmd, "NOOP") == 0) {
+            send_line(c, "250 2.0.0 OK");
+        } else if (strcasecmp(cmd, "QUIT") == 0) {
+            send_line(c, "221 2.0.0 bye");
+            break;
+        } else {
+            send_line(c, "500 5.5.2 unknown command");
+        }
+    }
+    pec_strv_clear(&keys);
+    pec_buf_release(&line);
+    pec_buf_release(&msg);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+/* listen_on - a TCP listener on host:port */
+static int listen_on(const char *spec)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    struct sockaddr_in sa = { 0 };
+    int fd, one = 1;
+
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+        pec_fatal("pec-emitter: listen address must be HOST:PORT, not %s", spec);
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        pec_fatal("pec-emitter: bad address %s", host);
+    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
+        pec_fatal("pec-emitter: cannot listen on %s: %s", spec, strerror(errno));
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *listen_spec = NULL;
+    struct pec_runtime *rt;
+    struct pec_error err = { 0 };
+    int opt, lfd;
+
+    while ((opt = getopt(argc, argv, "c:l:")) != -1) {
+        if (opt == 'c')
+            config = optarg;
+        else if (opt == 'l')
+            listen_spec = optarg;
+        else
+            return 2;
+    }
+    if (config == NULL || listen_spec == NULL) {
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l HOST:PORT\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    pec_mime_init();
+    if ((rt = pec_runtime_load(config, time(NULL), &err)) == NULL)
+        pec_fatal("pec-emitter: %s", err.msg);
+    cfg = rt->cfg;
+    if (cfg->outbox_dir == NULL || cfg->marker_domain == NULL)
+        pec_fatal("pec-emitter: %s: outbox_dir and marker_domain are required", config);
+    lfd = listen_on(listen_spec);
+    pec_info("pec-emitter: %s listening on %s", cfg->mail_domain, listen_spec);
+    for (;;) {
+        struct lmtp_conn *c;
+        pthread_t th;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            pec_fatal("pec-emitter: accept: %s", strerror(errno));
+        }
+        if ((c = calloc(1, sizeof(*c))) == NULL)
+            pec_panic("out of memory");
+        c->fd = fd;
+        if (pthread_create(&th, NULL, serve, c) != 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        pthread_detach(th);
+    }
+}

@@ -1,0 +1,77 @@
+/* main.c - pec-milter: the access point or the reception point, one role per process and socket.
+ *
+ * usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT]
+ * SOCKET as libmilter spells it: inet:PORT@127.0.0.1 or unix:/path.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "milter.h"
+#include "pec/log.h"
+#include "pec/mime.h"
+
+/* usage - print the synopsis and give the exit status for bad usage */
+static int usage(void)
+{
+    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT]\n");
+    return 2;
+}
+
+/* login_is_mailbox - the SASL login is the mailbox address */
+static const char *login_is_mailbox(void *ctx, const char *login)
+{
+    (void)ctx;
+    return strchr(login, '@') ? login : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static struct milter_app app;
+    const char *config = NULL, *role = NULL, *sock = NULL;
+    struct pec_runtime *rt;
+    struct mailboxes *boxes = NULL;
+    struct pec_error err = { 0 };
+    int opt, timeout = 300, status;
+
+    while ((opt = getopt(argc, argv, "c:r:s:t:")) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 'r': role = optarg; break;
+        case 's': sock = optarg; break;
+        case 't': timeout = atoi(optarg); break;
+        default: return usage();
+        }
+    }
+    if (config == NULL || role == NULL || sock == NULL)
+        return usage();
+    if (strcmp(role, "access") == 0)
+        app.role = ROLE_ACCESS;
+    else if (strcmp(role, "reception") == 0)
+        app.role = ROLE_RECEPTION;
+    else
+        return usage();
+    signal(SIGPIPE, SIG_IGN);
+    pec_mime_init();
+    if ((rt = pec_runtime_load(config, time(NULL), &err)) == NULL)
+        pec_fatal("pec-milter: %s", err.msg);
+    if (rt->cfg->outbox_dir == NULL || rt->cfg->marker_domain == NULL)
+        pec_fatal("pec-milter: %s: outbox_dir and marker_domain are required", config);
+    if (app.role == ROLE_RECEPTION) {
+        if (rt->cfg->mailbox_file == NULL)
+            pec_fatal("pec-milter: %s: mailbox_file is required for the reception point", config);
+        if ((boxes = mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
+            pec_fatal("pec-milter: %s", err.msg);
+    }
+    app.rt = rt;
+    app.mailboxes = boxes;
+    app.access = (struct pec_access_ctx){ rt->cfg, &rt->issuer, rt->index, login_is_mailbox, NULL };
+    app.reception = (struct pec_reception_ctx){ rt->cfg, &rt->issuer, rt->trust, rt->index, mailboxes_policy, boxes };
+    pec_info("pec-milter: %s point for %s on %s", role, rt->cfg->mail_domain, sock);
+    status = milter_run(&app, sock, timeout);
+    mailboxes_free(&boxes);
+    pec_runtime_free(&rt);
+    return status;
+}

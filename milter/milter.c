@@ -1,0 +1,378 @@
+/* milter.c - libmilter callbacks: feed the core's engines phase by phase, apply their verdicts.
+ *
+ * Error classes map to SMTP as everywhere in the project: anything internal or temporary is a 451
+ * (never accept uncertified or untraced mail), refusals decided by the rules are 5xx.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <libmilter/mfapi.h>
+#include "milter.h"
+#include "outbox.h"
+#include "pec/access.h"
+#include "pec/log.h"
+#include "pec/mime.h"
+#include "pec/reception.h"
+
+static const struct milter_app *app; /* set once before smfi_main, read-only afterwards */
+
+/* Per connection, reset at each MAIL FROM. */
+struct conn {
+    char *mail_from;
+    struct pec_strv rcpts;
+    struct pec_strv header_names;   /* every header seen, to delete them when replacing */
+    struct pec_access_txn *access;  /* access point transaction */
+    struct pec_buf raw;             /* reception point: the message as received */
+};
+
+/* conn_reset - forget the current transaction */
+static void conn_reset(struct conn *c)
+{
+    free(c->mail_from);
+    c->mail_from = NULL;
+    pec_strv_clear(&c->rcpts);
+    pec_strv_clear(&c->header_names);
+    pec_access_free(&c->access);
+    pec_buf_release(&c->raw);
+}
+
+/* tempfail - the one way out for internal failures */
+static sfsistat tempfail(SMFICTX *ctx, const char *why)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+
+    pec_warn("%s: tempfail: %s", qid ? qid : "-", why);
+    smfi_setreply(ctx, "451", "4.3.0", "Errore temporaneo del gestore PEC, riprovare / Temporary failure, try again");
+    return SMFIS_TEMPFAIL;
+}
+
+/* bare - strip <> from an envelope address */
+static char *bare(const char *addr)
+{
+    size_t n = strlen(addr);
+    char *s;
+
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
+        s = strndup(addr + 1, n - 2);
+    else
+        s = strdup(addr);
+    if (s == NULL)
+        pec_panic("out of memory");
+    return s;
+}
+
+/* cb_connect - a new SMTP connection */
+static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    (void)host;
+    (void)sa;
+    if (c == NULL)
+        pec_panic("out of memory");
+    smfi_setpriv(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+/* cb_envfrom - MAIL FROM: a new transaction */
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+
+    if (c == NULL)
+        return tempfail(ctx, "no connection state");
+    conn_reset(c);
+    c->mail_from = bare(argv[0]);
+    if (app->role == ROLE_ACCESS)
+        c->access = pec_access_begin(&app->access, auth ? auth : "", c->mail_from);
+    return SMFIS_CONTINUE;
+}
+
+/* cb_envrcpt - RCPT TO */
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    char *r = bare(argv[0]);
+
+    pec_strv_push(&c->rcpts, r);
+    if (c->access)
+        pec_access_rcpt(c->access, r);
+    free(r);
+    return SMFIS_CONTINUE;
+}
+
+/* cb_header - one header field */
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    pec_strv_push(&c->header_names, name);
+    if (c->access) {
+        pec_access_header(c->access, name, value);
+    } else if (strcasecmp(name, PEC_ANOMALY_MARK_HEADER) != 0) {
+        /* our own mark never comes from outside: it is dropped here and deleted at the end */
+        pec_buf_printf(&c->raw, "%s: %s\r\n", name, value);
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* cb_eoh - end of headers */
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c->access)
+        pec_access_eoh(c->access);
+    else
+        pec_buf_puts(&c->raw, "\r\n");
+    return SMFIS_CONTINUE;
+}
+
+/* cb_body - a body chunk */
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c->access)
+        pec_access_body(c->access, chunk, len);
+    else
+        pec_buf_append(&c->raw, chunk, len);
+    return SMFIS_CONTINUE;
+}
+
+/* delete_headers - remove every header seen (all of them, or only those named `only`) */
+static int delete_headers(SMFICTX *ctx, const struct conn *c, const char *only)
+{
+    for (size_t i = c->header_names.n; i-- > 0;) {
+        const char *name = c->header_names.v[i];
+        int occurrence = 0;
+
+        if (only && strcasecmp(name, only) != 0)
+            continue;
+        for (size_t k = 0; k <= i; k++)
+            if (strcasecmp(c->header_names.v[k], name) == 0)
+                occurrence++;
+        if (smfi_chgheader(ctx, (char *)name, occurrence, NULL) != MI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+/* replace_message - turn the message into `msg`: headers deleted and re-added, body replaced */
+static int replace_message(SMFICTX *ctx, const struct conn *c, const struct pec_buf *msg, size_t body_offset)
+{
+    struct pec_strv names = PEC_STRV_INIT, values = PEC_STRV_INIT;
+    struct pec_error err = { 0 };
+    int rc = 0;
+
+    if (delete_headers(ctx, c, NULL) < 0 || pec_message_header_fields(msg->data, msg->len, &names, &values, &err) < 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < names.n; i++)
+        if (smfi_addheader(ctx, names.v[i], values.v[i]) != MI_SUCCESS)
+            rc = -1;
+    for (size_t off = body_offset; rc == 0 && off < msg->len; off += 65535) {
+        size_t n = msg->len - off < 65535 ? msg->len - off : 65535;
+        if (smfi_replacebody(ctx, (unsigned char *)msg->data + off, (int)n) != MI_SUCCESS)
+            rc = -1;
+    }
+    pec_strv_clear(&names);
+    pec_strv_clear(&values);
+    return rc;
+}
+
+/* add_marker - the internal recipient that makes Postfix tell the emitter once the message is queued */
+static int add_marker(SMFICTX *ctx, const char *key)
+{
+    char rcpt[512];
+
+    snprintf(rcpt, sizeof(rcpt), "<%s@%s>", key, app->rt->cfg->marker_domain);
+    if (smfi_addrcpt_par(ctx, rcpt, "NOTIFY=NEVER") == MI_SUCCESS)
+        return 0;
+    return smfi_addrcpt(ctx, rcpt) == MI_SUCCESS ? 0 : -1;
+}
+
+/* owe - spool the messages owed once the message is queued; key_r gets the marker key */
+static int owe(const struct pec_outgoing *out, size_t n, const char *rcpt1, const struct pec_buf *msg1,
+               int quarantine, char key_r[OUTBOX_KEY_MAX], struct pec_error *err)
+{
+    struct outbox_entry *e = outbox_entry_new(app->rt->cfg->outbox_dir, err);
+    int rc = 0;
+
+    if (e == NULL)
+        return -1;
+    if (rcpt1)
+        rc = outbox_entry_add(e, rcpt1, msg1->data, msg1->len, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = outbox_entry_add(e, out[i].to, out[i].bytes.data, out[i].bytes.len, err);
+    if (rc == 0 && quarantine)
+        rc = outbox_entry_quarantine(e, err);
+    if (rc == 0)
+        rc = outbox_entry_commit(e, err);
+    if (rc == 0)
+        snprintf(key_r, OUTBOX_KEY_MAX, "%s", outbox_entry_key(e));
+    outbox_entry_free(&e);
+    return rc;
+}
+
+/* eom_access - certify or refuse a submission */
+static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
+{
+    struct pec_access_verdict v;
+    struct pec_error err = { 0 };
+    char key[OUTBOX_KEY_MAX];
+    sfsistat rc = SMFIS_CONTINUE;
+
+    if (pec_access_end(c->access, time(NULL), NULL, &v, &err) < 0)
+        return tempfail(ctx, err.msg);
+    if (v.action == PEC_ACCESS_ACCEPT) {
+        if (owe(NULL, 0, v.receipt_to, &v.receipt, 0, key, &err) < 0)
+            rc = tempfail(ctx, err.msg);
+        else if (replace_message(ctx, c, &v.busta, v.busta_body_offset) < 0 || add_marker(ctx, key) < 0)
+            rc = tempfail(ctx, "cannot rewrite the message into the busta");
+        else
+            pec_info("%s: id=%s: accettazione: mittente=%s destinatari=%zu", qid, v.identificativo, c->mail_from,
+                     c->rcpts.n);
+    } else {
+        /* a refused message is never queued: its avviso goes out now, or the client must retry */
+        if (v.receipt.len > 0 &&
+            outbox_inject_sendmail(app->rt->cfg->sendmail_command, app->rt->cfg->service_address, v.receipt_to,
+                                   v.receipt.data, v.receipt.len, &err) < 0) {
+            rc = tempfail(ctx, err.msg);
+        } else {
+            pec_info("%s: id=%s: non-accettazione: check=%s mittente=%s", qid, v.identificativo,
+                     pec_access_check_name(v.failed), c->mail_from);
+            smfi_setreply(ctx, v.reply_code, v.reply_xcode, v.reply_text);
+            rc = SMFIS_REJECT;
+        }
+    }
+    pec_access_verdict_clear(&v);
+    return rc;
+}
+
+/* eom_reception - classify what arrived and apply the decision */
+static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
+{
+    struct pec_reception_verdict v;
+    struct pec_error err = { 0 };
+    char key[OUTBOX_KEY_MAX];
+    sfsistat rc = SMFIS_CONTINUE;
+
+    if (pec_reception_decide(&app->reception, c->raw.data ? c->raw.data : "", c->raw.len, (const char *const *)c->rcpts.v,
+                             c->rcpts.n, NULL, time(NULL), &v, &err) < 0)
+        return tempfail(ctx, err.msg);
+    if (v.action == PEC_RECEPTION_REJECT) {
+        pec_info("%s: rifiuto: %s", qid, v.reply_text);
+        smfi_setreply(ctx, v.reply_code, v.reply_xcode, v.reply_text);
+        pec_reception_verdict_clear(&v);
+        return SMFIS_REJECT;
+    }
+    if (delete_headers(ctx, c, PEC_ANOMALY_MARK_HEADER) < 0)
+        rc = tempfail(ctx, "cannot remove forged marks");
+    for (size_t i = 0; rc == SMFIS_CONTINUE && i < v.drop_rcpts.n; i++) {
+        char r[600];
+        snprintf(r, sizeof(r), "<%s>", v.drop_rcpts.v[i]);
+        if (smfi_delrcpt(ctx, r) != MI_SUCCESS)
+            rc = tempfail(ctx, "cannot remove a recipient");
+    }
+    if (rc == SMFIS_CONTINUE && v.action == PEC_RECEPTION_DISCARD) {
+        for (size_t i = 0; rc == SMFIS_CONTINUE && i < c->rcpts.n; i++) {
+            char r[600];
+            if (pec_strv_has(&v.drop_rcpts, c->rcpts.v[i]))
+                continue;
+            snprintf(r, sizeof(r), "<%s>", c->rcpts.v[i]);
+            if (smfi_delrcpt(ctx, r) != MI_SUCCESS)
+                rc = tempfail(ctx, "cannot remove a recipient");
+        }
+    }
+    if (rc == SMFIS_CONTINUE && v.mark_anomaly &&
+        smfi_addheader(ctx, PEC_ANOMALY_MARK_HEADER, v.analysis.errors.n ? v.analysis.errors.v[0] : "non PEC") !=
+            MI_SUCCESS)
+        rc = tempfail(ctx, "cannot mark the message");
+    if (rc == SMFIS_CONTINUE && (v.n_out > 0 || v.action == PEC_RECEPTION_DISCARD)) {
+        if (owe(v.out, v.n_out, NULL, NULL, v.action == PEC_RECEPTION_DISCARD, key, &err) < 0)
+            rc = tempfail(ctx, err.msg);
+        else if (add_marker(ctx, key) < 0)
+            rc = tempfail(ctx, "cannot add the marker recipient");
+    }
+    if (rc == SMFIS_CONTINUE)
+        pec_info("%s: id=%s: %s %s: avvisi=%zu esclusi=%zu%s", qid, v.identificativo[0] ? v.identificativo : "-",
+                 pec_kind_name(v.analysis.kind), v.analysis.valid ? "valido" : "non valido", v.n_out,
+                 v.drop_rcpts.n, v.mark_anomaly ? " anomalia" : "");
+    pec_reception_verdict_clear(&v);
+    return rc;
+}
+
+/* cb_eom - end of message: decide and apply */
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    const char *qid = smfi_getsymval(ctx, "i");
+    sfsistat rc;
+
+    if (c == NULL)
+        return tempfail(ctx, "no connection state");
+    if (qid == NULL)
+        qid = "-";
+    rc = app->role == ROLE_ACCESS ? (c->access ? eom_access(ctx, c, qid) : tempfail(ctx, "no transaction"))
+                                  : eom_reception(ctx, c, qid);
+    conn_reset(c);
+    return rc;
+}
+
+/* cb_abort - the transaction was abandoned */
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c)
+        conn_reset(c);
+    return SMFIS_CONTINUE;
+}
+
+/* cb_close - the connection is gone */
+static sfsistat cb_close(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c) {
+        conn_reset(c);
+        free(c);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* milter_run - register and serve */
+int milter_run(const struct milter_app *a, const char *socket, int timeout)
+{
+    struct smfiDesc desc = {
+        .xxfi_name = "pec-milter",
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR |
+                      SMFIF_DELRCPT,
+        .xxfi_connect = cb_connect,
+        .xxfi_envfrom = cb_envfrom,
+        .xxfi_envrcpt = cb_envrcpt,
+        .xxfi_header = cb_header,
+        .xxfi_eoh = cb_eoh,
+        .xxfi_body = cb_body,
+        .xxfi_eom = cb_eom,
+        .xxfi_abort = cb_abort,
+        .xxfi_close = cb_close,
+    };
+
+    app = a;
+    if (smfi_setconn((char *)socket) == MI_FAILURE || smfi_settimeout(timeout) == MI_FAILURE ||
+        smfi_register(desc) == MI_FAILURE) {
+        pec_warn("pec-milter: cannot set up libmilter on %s", socket);
+        return 1;
+    }
+    if (smfi_opensocket(1) == MI_FAILURE) {
+        pec_warn("pec-milter: cannot open %s", socket);
+        return 1;
+    }
+    return smfi_main() == MI_SUCCESS ? 0 : 1;
+}

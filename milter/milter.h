@@ -1,0 +1,24 @@
+/* milter.h - pec-milter: the libmilter adapter of the access point and the reception point. */
+#ifndef PEC_MILTER_H
+#define PEC_MILTER_H
+
+#include "mailboxes.h"
+#include "pec/access.h"
+#include "pec/reception.h"
+#include "pec/runtime.h"
+
+enum milter_role { ROLE_ACCESS, ROLE_RECEPTION };
+
+/* What every connection thread reads; set up once before smfi_main and never changed after. */
+struct milter_app {
+    enum milter_role role;
+    const struct pec_runtime *rt;
+    const struct mailboxes *mailboxes; /* reception point: our mailboxes */
+    struct pec_access_ctx access;      /* the engines' contexts, built from the above */
+    struct pec_reception_ctx reception;
+};
+
+/* milter_run - register the callbacks and serve on socket until stopped; returns the exit status */
+int milter_run(const struct milter_app *app, const char *socket, int timeout);
+
+#endif

@@ -1,0 +1,337 @@
+/* outbox.c - durable spool of owed messages: written by the milter, emptied by the emitter. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "outbox.h"
+#include "pec/buf.h"
+#include "pec/log.h"
+
+#define ENTRY_MAGIC "pec-outbox 1 "
+
+struct outbox_entry {
+    char dir[2048];
+    char key[OUTBOX_KEY_MAX];
+    char tmp[4096];
+    int count;
+    int committed;
+};
+
+/* fsync_path - flush a file or folder to disk */
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY), rc;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* write_file_durably - create path with data and fsync it */
+static int write_file_durably(const char *path, const void *a, size_t alen, const void *b, size_t blen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    const void *parts[2] = { a, b };
+    size_t lens[2] = { alen, blen };
+
+    if (fd < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        const char *p = parts[i];
+        size_t left = lens[i];
+        while (left > 0) {
+            ssize_t n = write(fd, p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                close(fd);
+                return -1;
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    if (fsync(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+/* outbox_entry_new - a temporary folder for a new entry */
+struct outbox_entry *outbox_entry_new(const char *dir, struct pec_error *err)
+{
+    struct outbox_entry *e = calloc(1, sizeof(*e));
+    unsigned char rnd[16];
+
+    if (e == NULL)
+        pec_panic("out of memory");
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        pec_panic("outbox: no random numbers");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(e->key + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(e->dir, sizeof(e->dir), "%s", dir);
+    snprintf(e->tmp, sizeof(e->tmp), "%s/tmp.%s", dir, e->key);
+    if (mkdir(e->tmp, 0750) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: mkdir %s: %s", e->tmp, strerror(errno));
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* outbox_entry_key - the entry's key */
+const char *outbox_entry_key(const struct outbox_entry *e)
+{
+    return e->key;
+}
+
+/* outbox_entry_add - one owed message */
+int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, size_t len, struct pec_error *err)
+{
+    char path[4200], head[600];
+    int hl;
+
+    if (strpbrk(rcpt, "\r\n") != NULL) {
+        pec_error_set(err, PEC_ERR_INVALID, "outbox: bad recipient");
+        return -1;
+    }
+    hl = snprintf(head, sizeof(head), ENTRY_MAGIC "%s\n", rcpt);
+    snprintf(path, sizeof(path), "%s/%04d.msg", e->tmp, ++e->count);
+    if (hl < 0 || (size_t)hl >= sizeof(head) || write_file_durably(path, head, (size_t)hl, msg, len) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* outbox_entry_quarantine - flag the entry so the emitter keeps the queued copy */
+int outbox_entry_quarantine(struct outbox_entry *e, struct pec_error *err)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/quarantine", e->tmp);
+    if (write_file_durably(path, "", 0, "", 0) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* outbox_entry_commit - rename into place and flush the folder */
+int outbox_entry_commit(struct outbox_entry *e, struct pec_error *err)
+{
+    char final[4096];
+
+    snprintf(final, sizeof(final), "%s/%s", e->dir, e->key);
+    if (fsync_path(e->tmp) < 0 || rename(e->tmp, final) < 0 || fsync_path(e->dir) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: commit %s: %s", final, strerror(errno));
+        return -1;
+    }
+    e->committed = 1;
+    return 0;
+}
+
+/* remove_tree - delete a flat folder and its files */
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char file[4400];
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+        unlink(file);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+/* outbox_entry_free - drop an uncommitted entry */
+void outbox_entry_free(struct outbox_entry **e)
+{
+    if (e == NULL || *e == NULL)
+        return;
+    if (!(*e)->committed)
+        remove_tree((*e)->tmp);
+    free(*e);
+    *e = NULL;
+}
+
+/* read_all - a whole file */
+static int read_all(const char *path, struct pec_buf *out)
+{
+    int fd = open(path, O_RDONLY);
+    char chunk[65536];
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        pec_buf_append(out, chunk, (size_t)n);
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
+/* cmp_names - sort entry files by name (their sequence) */
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* process_files - inject every .msg file of an entry in order, deleting each once sent */
+static int process_files(const char *path, const struct outbox_sink *sink, struct pec_error *err)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char **names = NULL, file[4400];
+    size_t n = 0;
+    int rc = 0;
+
+    if (d == NULL) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && strcmp(de->d_name + l - 4, ".msg") == 0) {
+            names = realloc(names, (n + 1) * sizeof(*names));
+            if (names == NULL || (names[n++] = strdup(de->d_name)) == NULL)
+                pec_panic("out of memory");
+        }
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        struct pec_buf b = PEC_BUF_INIT;
+        char *nl;
+
+        snprintf(file, sizeof(file), "%s/%s", path, names[i]);
+        if (rc == 0) {
+            if (read_all(file, &b) < 0 || b.len < sizeof(ENTRY_MAGIC) ||
+                strncmp(b.data, ENTRY_MAGIC, sizeof(ENTRY_MAGIC) - 1) != 0 || (nl = strchr(b.data, '\n')) == NULL) {
+                pec_warn("outbox: %s is damaged, kept for the operator", file);
+                rc = -1;
+                pec_error_set(err, PEC_ERR_INTERNAL, "outbox: damaged entry %s", file);
+            } else {
+                *nl = '\0';
+                if (sink->inject(sink->ctx, b.data + sizeof(ENTRY_MAGIC) - 1, nl + 1,
+                                 b.len - (size_t)(nl + 1 - b.data)) < 0) {
+                    pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: injection of %s failed", file);
+                    rc = -1;
+                } else if (unlink(file) < 0) {
+                    rc = -1;
+                }
+            }
+        }
+        pec_buf_release(&b);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* outbox_process - the emitter's work for one marker delivery */
+int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
+                   const struct outbox_sink *sink, struct pec_error *err)
+{
+    char path[4096], flag[4200], done[4200], donedir[4096];
+    struct stat st;
+
+    if (strspn(key, "0123456789abcdef") != strlen(key) || strlen(key) != 32) {
+        pec_warn("outbox: marker with a malformed key \"%.64s\" ignored", key);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    snprintf(donedir, sizeof(donedir), "%s/done", dir);
+    snprintf(done, sizeof(done), "%s/%s", donedir, key);
+    if (stat(path, &st) < 0) {
+        if (stat(done, &st) < 0)
+            pec_warn("outbox: marker for unknown entry %s ignored", key);
+        return 0; /* done before: Postfix retried a marker we had already served */
+    }
+    if (process_files(path, sink, err) < 0)
+        return -1;
+    snprintf(flag, sizeof(flag), "%s/quarantine", path);
+    if (stat(flag, &st) == 0) {
+        if (sink->quarantine(sink->ctx, key, queued_msg, queued_len) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: quarantine of %s failed", key);
+            return -1;
+        }
+        unlink(flag);
+    }
+    mkdir(donedir, 0750);
+    if (rename(path, done) < 0 || fsync_path(donedir) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: finish %s: %s", key, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* outbox_inject_sendmail - run the sendmail command with the message on its input */
+int outbox_inject_sendmail(const char *command, const char *from, const char *rcpt, const void *msg, size_t len,
+                           struct pec_error *err)
+{
+    char *copy = strdup(command), *argv[32], *save = NULL, *tok;
+    int argc = 0, pipefd[2], status;
+    pid_t pid;
+
+    if (copy == NULL)
+        pec_panic("out of memory");
+    for (tok = strtok_r(copy, " \t", &save); tok && argc < 26; tok = strtok_r(NULL, " \t", &save))
+        argv[argc++] = tok;
+    argv[argc++] = "-i";
+    argv[argc++] = "-f";
+    argv[argc++] = (char *)from;
+    argv[argc++] = "--";
+    argv[argc++] = (char *)rcpt;
+    argv[argc] = NULL;
+    if (pipe(pipefd) < 0 || (pid = fork()) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "sendmail: %s", strerror(errno));
+        free(copy);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(pipefd[0], 0);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execv(argv[0], argv);
+        _exit(75);
+    }
+    close(pipefd[0]);
+    {
+        const char *p = msg;
+        size_t left = len;
+        while (left > 0) {
+            ssize_t n = write(pipefd[1], p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    close(pipefd[1]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    free(copy);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "sendmail for %s failed (status %d)", rcpt, status);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* outbox.h - the durable spool of signed messages owed once Postfix has queued the message that caused
+ * them (PLATFORM-NOTES: the milter's end-of-message runs before Postfix commits its queue file).
+ *
+ * The milter writes an entry under <outbox_dir>/<key>/ (written in a temporary folder, fsynced, renamed:
+ * all or nothing) and adds the marker recipient <key>@<marker_domain> to the message.  Only when Postfix
+ * has queued the message does it deliver the marker copy, over LMTP, to pec-emitter, which injects the
+ * entry's messages and moves the entry to <outbox_dir>/done/.  A message never queued leaves an entry
+ * nobody claims: nothing is sent for it.
+ */
+#ifndef PEC_MILTER_OUTBOX_H
+#define PEC_MILTER_OUTBOX_H
+
+#include <stddef.h>
+#include "pec/error.h"
+
+#define OUTBOX_KEY_MAX 64
+
+struct outbox_entry;
+
+/* outbox_entry_new - start an entry with a fresh random key (hex), written under dir */
+struct outbox_entry *outbox_entry_new(const char *dir, struct pec_error *err);
+/* outbox_entry_key - the key that the marker recipient carries */
+const char *outbox_entry_key(const struct outbox_entry *e);
+/* outbox_entry_add - one message for one envelope recipient */
+int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, size_t len, struct pec_error *err);
+/* outbox_entry_quarantine - ask the emitter to keep the queued message itself (virus) */
+int outbox_entry_quarantine(struct outbox_entry *e, struct pec_error *err);
+/* outbox_entry_commit - make the entry visible, durably; after this the entry belongs to the emitter */
+int outbox_entry_commit(struct outbox_entry *e, struct pec_error *err);
+/* outbox_entry_free - drop an uncommitted entry's files; release */
+void outbox_entry_free(struct outbox_entry **e);
+
+/* The emitter's side: process the entry of a key.  inject() sends one message (0 ok, -1 temporary
+ * failure); quarantine() keeps the queued copy.  Returns 0 when the entry is done (or unknown, or done
+ * before: a retried marker), -1 when it must be retried later. */
+struct outbox_sink {
+    int (*inject)(void *ctx, const char *rcpt, const void *msg, size_t len);
+    int (*quarantine)(void *ctx, const char *key, const void *msg, size_t len);
+    void *ctx;
+};
+int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
+                   const struct outbox_sink *sink, struct pec_error *err);
+
+/* outbox_inject_sendmail - hand one message to Postfix with its sendmail command (argv split on blanks),
+ * envelope sender `from`: 0 when sendmail exits 0 */
+int outbox_inject_sendmail(const char *command, const char *from, const char *rcpt, const void *msg, size_t len,
+                           struct pec_error *err);
+
+#endif

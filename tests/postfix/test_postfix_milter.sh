@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# pec-milter inside a real Postfix: the access point certifies or refuses submissions (the acceptance
+# goes out only through the marker delivery, i.e. after the queue commit), the reception point accepts
+# valid buste with a presa in carico and refuses what is not PEC.  Everything emitted is checked with
+# openssl and xmllint.
+. "$(dirname "$0")/../harness/lib.sh"
+command -v postfix >/dev/null && command -v swaks >/dev/null && command -v dovecot >/dev/null || h_skip "postfix, swaks or dovecot missing"
+[ "$(id -u)" = 0 ] || h_skip "needs root to run private Postfix instances"
+DTD=${PEC_SHARED_DIR:-$H_SRC/../shared}/spec/daticert.dtd
+SAMPLES=${PEC_SHARED_DIR:-$H_SRC/../shared}/samples/real
+
+# --- a provider: test PKI, index, mailboxes, configuration --------------------------------------------
+PKI=$H_T/pki
+"$H_PECCTL" example --out "$PKI" >/dev/null || { h_fail "pecctl example"; h_done; exit; }
+cat >> "$PKI/index.ldif" <<'LDIF'
+
+dn: providerName=ARUBA PEC S.p.A.,o=postacert
+objectClass: provider
+providerName: ARUBA PEC S.p.A.
+providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
+mailReceipt: posta-certificata@pec.aruba.it
+managedDomains: pec.aruba.it
+managedDomains: pec.it
+LDIF
+D=pec-esempio.test
+printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$H_T/mailboxes"
+printf 'alice@%s:{PLAIN}secret\n' $D > "$H_T/users"
+mkdir -p "$H_T/outbox" "$H_T/quarantine"
+SUB=$(h_port); MX=$(h_port); MA=$(h_port); MR=$(h_port); AUTH=$(h_port); EM=$(h_port); LOCAL=$(h_port); REMOTE=$(h_port)
+cat > "$H_T/provider.conf" <<CONF
+provider_name = "Gestore Esempio S.p.A."
+mail_domain = $D
+managed_domains = $D
+cert_file = $PKI/provider.pem
+key_file = $PKI/provider.key
+index_file = $PKI/index.ldif
+outbox_dir = $H_T/outbox
+marker_domain = outbox.pec.invalid
+sendmail_command = /usr/sbin/sendmail -C $H_T/postfix-a/etc
+mailbox_file = $H_T/mailboxes
+quarantine_dir = $H_T/quarantine
+CONF
+
+h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth did not start"; h_done; exit; }
+h_sink local "$LOCAL" lmtp
+h_sink remote "$REMOTE"
+h_bg emitter "$H_EMITTER" -c "$H_T/provider.conf" -l 127.0.0.1:"$EM"
+h_bg milter-access "$H_MILTER" -c "$H_T/provider.conf" -r access -s inet:"$MA"@127.0.0.1
+h_bg milter-reception "$H_MILTER" -c "$H_T/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
+h_wait_port "$EM" && h_wait_port "$MA" && h_wait_port "$MR" || { h_fail "our daemons did not start"; cat "$H_T"/*.log >&2; h_done; exit; }
+HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MA HP_MILTER_RECEPTION=$MR HP_AUTH=$AUTH \
+HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
+outbox.pec.invalid lmtp:inet:127.0.0.1:$EM
+pec-remoto.test smtp:[127.0.0.1]:$REMOTE
+pec.aruba.it smtp:[127.0.0.1]:$REMOTE
+pec.it smtp:[127.0.0.1]:$REMOTE" h_postfix a || { h_fail "postfix did not start"; h_done; exit; }
+
+# submit FROM HEADERS-OPTIONS...: swaks over the submission service as alice
+submit() {
+  swaks --server 127.0.0.1:"$SUB" --auth PLAIN --auth-user alice@$D --auth-password secret --helo client.test \
+        --timeout 30 "$@" 2>&1
+}
+# verify_all DIR: every captured message verifies with openssl and has a DTD-valid daticert.xml
+verify_all() {
+  local f n=0
+  for f in "$1"/*.eml; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    h_check "$(basename "$f"): openssl smime -verify" openssl smime -verify -in "$f" -CAfile "$PKI/ca.pem" -out /dev/null
+    if python3 "$H_SRC/tests/sh/mimepart.py" "$f" daticert.xml > "$f.xml"; then
+      [ -f "$DTD" ] && h_check "$(basename "$f"): daticert DTD-valid" xmllint --noout --dtdvalid "$DTD" "$f.xml"
+    fi
+  done
+  [ "$n" -gt 0 ] && h_ok || h_fail "nothing captured in $1"
+}
+
+# --- access point: an accepted submission -------------------------------------------------------------
+out=$(submit --from alice@$D --to bob@$D,carol@pec-remoto.test \
+      --header "To: bob@$D" --header "Cc: carol@pec-remoto.test" --header "Subject: Contratto" \
+      --header "Message-Id: <sub-1@client.test>" --body "Testo del contratto.")
+grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "submission not accepted: $out"
+h_wait "h_sink_count local" 2 30 || h_fail "busta for bob and accettazione for alice not both delivered locally"
+h_wait "h_sink_count remote" 1 30 || h_fail "busta for carol not relayed"
+h_sink_messages local "$H_T/got-local"
+h_sink_messages remote "$H_T/got-remote"
+verify_all "$H_T/got-local"
+verify_all "$H_T/got-remote"
+acc=$(grep -l "^X-Ricevuta: accettazione" "$H_T"/got-local/*.eml | head -1)
+busta=$(grep -l "^X-Trasporto: posta-certificata" "$H_T"/got-remote/*.eml | head -1)
+[ -n "$acc" ] && h_ok || h_fail "no accettazione delivered"
+[ -n "$busta" ] && h_ok || h_fail "no busta relayed"
+if [ -n "$acc" ] && [ -n "$busta" ]; then
+  id=$(grep -m1 -i "^Message-ID:" "$busta" | sed 's/.*<\(.*\)>.*/\1/')
+  grep -q "$id" "$acc.xml" && h_ok || h_fail "accettazione does not name the busta's identificativo $id"
+  grep -q "^X-Riferimento-Message-ID: <sub-1@client.test>" "$busta" && h_ok || h_fail "busta lost the client's Message-ID"
+  grep -q "alice@$D" "${acc%.eml}.rcpt" && h_ok || h_fail "accettazione not addressed to alice"
+  grep -q '<destinatari tipo="esterno">carol@pec-remoto.test' "$acc.xml" && h_ok || h_fail "pec-remoto.test is not in the index: carol must be esterno"
+fi
+grep -q "outbox.pec.invalid" "$H_T"/got-*/*.rcpt && h_fail "a marker recipient leaked to a mailbox" || h_ok
+[ -z "$(ls "$H_T/outbox" | grep -v '^done$')" ] && h_ok || h_fail "outbox entries left unsent: $(ls "$H_T/outbox")"
+h_postfix_log a | grep -q "to=<[0-9a-f]*@outbox.pec.invalid>.*status=sent" && h_ok || h_fail "no marker delivery in the Postfix log"
+
+# --- access point: each refusal gives a 5xx naming the check and a signed avviso to alice ---------------
+before=$(h_sink_count local)
+refuse() {
+  local check=$1; shift
+  local out; out=$(submit "$@")
+  grep -q "^<\** *5[0-9][0-9] .*($check)" <<<"$out" && h_ok || h_fail "check $check: expected a 5xx naming it: $(grep '^<' <<<"$out" | tail -2)"
+}
+refuse sender --from mallory@$D --to bob@$D --header "From: mallory@$D" --header "To: bob@$D"
+refuse from --from alice@$D --to bob@$D --header "From: mallory@$D" --header "To: bob@$D"
+refuse rcpt --from alice@$D --to bob@$D --header "To: bob@$D, olga@$D"
+# Postfix drops Bcc: headers before the milter sees them; a Bcc recipient still shows as an extra RCPT
+refuse 'rcpt\|bcc' --from alice@$D --to bob@$D,spy@pec-remoto.test --header "To: bob@$D" --header "Bcc: spy@pec-remoto.test"
+refuse syntax --from alice@$D --to bob@$D --header "To: bob@$D" --header "Message-ID: <dup@client.test>"
+h_wait "h_sink_count local" $((before + 5)) 30 && h_ok || h_fail "not every refusal produced an avviso di non accettazione"
+rm -rf "$H_T/got-local"; h_sink_messages local "$H_T/got-local"
+n=$(grep -l "^X-Ricevuta: non-accettazione" "$H_T"/got-local/*.eml | wc -l)
+[ "$n" -eq 5 ] && h_ok || h_fail "expected 5 avvisi di non accettazione, got $n"
+verify_all "$H_T/got-local"
+
+# --- reception point ----------------------------------------------------------------------------------
+mx() { swaks --server 127.0.0.1:"$MX" --helo other.test --timeout 30 "$@" 2>&1; }
+if [ -f "$SAMPLES/aruba-2014/busta-trasporto-1.eml" ]; then
+  local_before=$(h_sink_count local); remote_before=$(h_sink_count remote)
+  out=$(mx --from sender@pec.it --to bob@$D,zed@$D --data "$SAMPLES/aruba-2014/busta-trasporto-1.eml")
+  grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "real Aruba busta not accepted: $(grep '^<' <<<"$out" | tail -2)"
+  h_wait "h_sink_count local" $((local_before + 1)) 30 || h_fail "Aruba busta not delivered to bob"
+  h_wait "h_sink_count remote" $((remote_before + 2)) 30 || h_fail "presa in carico and no-dest avviso not sent"
+  rm -rf "$H_T/got-remote"; h_sink_messages remote "$H_T/got-remote"
+  verify_all "$H_T/got-remote"
+  pic=$(grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-remote/*.eml | head -1)
+  [ -n "$pic" ] && grep -q "posta-certificata@pec.aruba.it" "${pic%.eml}.rcpt" && h_ok || h_fail "no presa in carico to Aruba's mailReceipt"
+  [ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" 2>/dev/null && h_ok || h_fail "presa in carico does not list bob"
+  [ -n "$pic" ] && grep -q "zed@$D" "$pic.xml" && h_fail "presa in carico lists the unknown zed" || h_ok
+  nodest=$(grep -l "^X-Ricevuta: errore-consegna" "$H_T"/got-remote/*.eml | head -1)
+  [ -n "$nodest" ] && grep -q 'errore="no-dest"' "$nodest.xml" && h_ok || h_fail "no avviso di mancata consegna (no-dest) for zed"
+  out=$(mx --from x@pec.it --to bob@$D --data "$SAMPLES/sogei-2018-edited/busta-invio-file.eml")
+  grep -q "^<\** *554 " <<<"$out" && h_ok || h_fail "tampered Sogei busta not refused: $(grep '^<' <<<"$out" | tail -2)"
+fi
+out=$(mx --from someone@example.net --to bob@$D --header "Subject: ordinaria" --body "ciao")
+grep -q "^<\** *554 .*non certificata" <<<"$out" && h_ok || h_fail "ordinary mail to a PEC-only mailbox not refused"
+before=$(h_sink_count local)
+out=$(mx --from someone@example.net --to olga@$D --header "Subject: ordinaria" --header "X-PEC-Anomalia: forged" --body "ciao")
+grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "ordinary mail to olga (accepts ordinary) refused"
+h_wait "h_sink_count local" $((before + 1)) 30 || h_fail "ordinary mail for olga not delivered"
+f=$(ls -t "$H_T"/sink-local/* | head -1)
+n=$(grep -c "^X-PEC-Anomalia:" "$f")
+[ "$n" -eq 1 ] && ! grep -q "^X-PEC-Anomalia: forged" "$f" && h_ok || h_fail "anomaly mark missing or forged one kept ($n)"
+h_done
