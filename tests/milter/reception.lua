@@ -1,0 +1,58 @@
+-- reception.lua - the reception point's classes through the milter protocol.
+package.path = os.getenv("LUA_DIR") .. "/?.lua;" .. package.path
+local t = require("common")
+local D = "pec-esempio.test"
+local NOT_PEC = "Indirizzo destinatario sconosciuto o non abilitato alla ricezione di posta non certificata / " ..
+                "Recipient unknown or not accepting non-certified mail"
+
+local function run(name, file, rcpts, extra_headers, expect)
+  local ok, err = pcall(function()
+    local headers, body
+    if file then
+      headers, body = t.read_eml(file)
+    else
+      headers = { { "From", "someone@example.net" }, { "To", rcpts[1] }, { "Subject", "ordinaria" },
+                  { "Date", "Mon, 23 Nov 2026 08:00:00 +0100" } }
+      body = "ciao\r\n"
+    end
+    for _, h in ipairs(extra_headers or {}) do headers[#headers + 1] = h end
+    local r = {}
+    for i, a in ipairs(rcpts) do r[i] = "<" .. a .. ">" end
+    local conn = t.session({ from = "<sender@elsewhere.test>", rcpts = r, headers = headers, body = body })
+    expect(conn)
+    mt.disconnect(conn)
+  end)
+  t.check(ok, name .. ": " .. tostring(err))
+end
+
+local busta = os.getenv("EXAMPLE_BUSTA")
+run("valid busta", busta, { "bob@" .. D, "zed@" .. D }, nil, function(conn)
+  t.check(mt.getreply(conn) == SMFIR_CONTINUE, "valid busta: accepted")
+  t.check(mt.eom_check(conn, MT_RCPTDELETE, "<zed@" .. D .. ">"), "valid busta: unknown zed removed")
+  t.check(not mt.eom_check(conn, MT_RCPTDELETE, "<bob@" .. D .. ">"), "valid busta: bob kept")
+  t.check(not mt.eom_check(conn, MT_BODYCHANGE), "valid busta: stored unmodified")
+end)
+run("ordinary to pec-only", nil, { "bob@" .. D }, nil, function(conn)
+  t.check(mt.getreply(conn) == SMFIR_REPLYCODE, "ordinary: refused")
+  t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC), "ordinary: 554 5.7.1 with its text")
+end)
+run("ordinary to olga", nil, { "olga@" .. D }, { { "X-PEC-Anomalia", "forged" } }, function(conn)
+  t.check(mt.getreply(conn) == SMFIR_CONTINUE, "ordinary to olga: accepted")
+  t.check(mt.eom_check(conn, MT_HDRDELETE, "X-PEC-Anomalia"), "ordinary to olga: forged mark removed")
+  t.check(mt.eom_check(conn, MT_HDRADD, "X-PEC-Anomalia"), "ordinary to olga: mark added for wrapping")
+end)
+run("forged busta", nil, { "bob@" .. D }, { { "X-Trasporto", "posta-certificata" } }, function(conn)
+  t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC), "forged X-Trasporto without signature: refused")
+end)
+local samples = os.getenv("SAMPLES")
+local f = samples and io.open(samples .. "/aruba-2014/busta-trasporto-1.eml")
+if f then
+  f:close()
+  run("aruba", samples .. "/aruba-2014/busta-trasporto-1.eml", { "bob@" .. D }, nil, function(conn)
+    t.check(mt.getreply(conn) == SMFIR_CONTINUE, "real Aruba busta accepted")
+  end)
+  run("sogei", samples .. "/sogei-2018-edited/busta-invio-file.eml", { "bob@" .. D }, nil, function(conn)
+    t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC), "edited Sogei busta refused")
+  end)
+end
+t.finish()

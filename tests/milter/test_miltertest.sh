@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# pec-milter driven by miltertest (the milter protocol without an MTA): every access-point check, the
+# reception point's classes, the stripping of our anomaly mark.  The sendmail command is a recorder here.
+. "$(dirname "$0")/../harness/lib.sh"
+command -v miltertest >/dev/null || h_skip "miltertest not installed"
+HERE=$(cd "$(dirname "$0")" && pwd)
+SAMPLES=${PEC_SHARED_DIR:-$H_SRC/../shared}/samples/real
+PKI=$H_T/pki
+"$H_PECCTL" example --out "$PKI" >/dev/null || { h_fail "pecctl example"; h_done; exit; }
+cat >> "$PKI/index.ldif" <<'LDIF'
+
+dn: providerName=ARUBA PEC S.p.A.,o=postacert
+objectClass: provider
+providerName: ARUBA PEC S.p.A.
+providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
+mailReceipt: posta-certificata@pec.aruba.it
+managedDomains: pec.aruba.it
+LDIF
+D=pec-esempio.test
+printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$H_T/mailboxes"
+mkdir -p "$H_T/outbox" "$H_T/sent"
+cat > "$H_T/sendmail" <<SH
+#!/bin/sh
+# records what the milter hands to "sendmail": arguments and message
+n=\$(ls "$H_T/sent" | wc -l)
+echo "\$*" > "$H_T/sent/\$n.args"
+cat > "$H_T/sent/\$n.eml"
+SH
+chmod +x "$H_T/sendmail"
+cat > "$H_T/provider.conf" <<CONF
+provider_name = "Gestore Esempio S.p.A."
+mail_domain = $D
+managed_domains = $D
+cert_file = $PKI/provider.pem
+key_file = $PKI/provider.key
+index_file = $PKI/index.ldif
+outbox_dir = $H_T/outbox
+marker_domain = outbox.pec.invalid
+sendmail_command = $H_T/sendmail
+mailbox_file = $H_T/mailboxes
+max_recipients = 3
+max_message_size = 60000
+CONF
+for role in access reception; do
+  port=$(h_port)
+  h_bg "milter-$role" "$H_MILTER" -c "$H_T/provider.conf" -r $role -s inet:"$port"@127.0.0.1
+  h_wait_port "$port" || { h_fail "pec-milter $role did not start"; continue; }
+  out=$(MILTER_SOCK=inet:$port@127.0.0.1 LUA_DIR=$HERE EXAMPLE_BUSTA=$PKI/busta-trasporto.eml SAMPLES=$SAMPLES \
+        miltertest -s "$HERE/$role.lua" 2>&1)
+  rc=$?
+  echo "$out" | grep -v "^$" | sed "s/^/$role: /"
+  [ $rc -eq 0 ] && h_ok || h_fail "$role.lua failed (exit $rc)"
+done
+# Every refusal with an authenticated sender handed one signed avviso to sendmail (auth refusal: none).
+n=$(grep -l "^X-Ricevuta: non-accettazione" "$H_T"/sent/*.eml 2>/dev/null | wc -l)
+[ "$n" -eq 9 ] && h_ok || h_fail "expected 9 avvisi di non accettazione handed to sendmail, got $n"
+for f in "$H_T"/sent/*.eml; do
+  h_check "$(basename "$f") verifies" openssl smime -verify -in "$f" -CAfile "$PKI/ca.pem" -out /dev/null
+done
+# The accepted submission and the valid busta left committed outbox entries (not sent: no Postfix here).
+n=$(find "$H_T/outbox" -mindepth 1 -maxdepth 1 -type d ! -name 'tmp.*' | wc -l)
+[ "$n" -ge 2 ] && h_ok || h_fail "expected outbox entries for the accettazione and the presa in carico, got $n"
+grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/outbox/*/*.msg >/dev/null 2>&1 && h_ok || h_fail "no presa in carico spooled"
+grep -l "^X-Ricevuta: errore-consegna" "$H_T"/outbox/*/*.msg >/dev/null 2>&1 && h_ok || h_fail "no no-dest avviso spooled for zed"
+[ -z "$(find "$H_T/outbox" -maxdepth 1 -name 'tmp.*')" ] && h_ok || h_fail "temporary outbox folders left behind"
+h_done
