@@ -3,12 +3,15 @@
  * Error classes map to SMTP as everywhere in the project: anything internal or temporary is a 451
  * (never accept uncertified or untraced mail), refusals decided by the rules are 5xx.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <libmilter/mfapi.h>
+#include "clamd.h"
 #include "milter.h"
 #include "outbox.h"
 #include "pec/access.h"
@@ -219,16 +222,56 @@ static int owe(const struct pec_outgoing *out, size_t n, const char *rcpt1, cons
     return rc;
 }
 
+/* scan - ask clamd about the message when one is configured: 0 clean, 1 virus (name in virus), -1 error */
+static int scan(const void *data, size_t len, char *virus, size_t virus_len, struct pec_error *err)
+{
+    if (app->rt->cfg->clamd_socket == NULL) {
+        virus[0] = '\0';
+        return 0;
+    }
+    return clamd_scan(app->rt->cfg->clamd_socket, data, len, virus, virus_len, err);
+}
+
+/* quarantine_now - keep an infected submission (it is refused, so never queued) for 30 months */
+static int quarantine_now(const char *id, const void *data, size_t len, struct pec_error *err)
+{
+    char path[4096];
+    FILE *f;
+
+    if (app->rt->cfg->quarantine_dir == NULL) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "virus found but no quarantine_dir configured");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s.eml", app->rt->cfg->quarantine_dir, id);
+    if ((f = fopen(path, "wb")) == NULL || fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "quarantine %s: %s", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 /* eom_access - certify or refuse a submission */
 static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
 {
     struct pec_access_verdict v;
     struct pec_error err = { 0 };
-    char key[OUTBOX_KEY_MAX];
+    char key[OUTBOX_KEY_MAX], virus[256];
     sfsistat rc = SMFIS_CONTINUE;
+    size_t raw_len;
+    const void *raw = pec_access_raw(c->access, &raw_len);
+    int infected = scan(raw, raw_len, virus, sizeof(virus), &err);
 
-    if (pec_access_end(c->access, time(NULL), NULL, &v, &err) < 0)
+    if (infected < 0)
         return tempfail(ctx, err.msg);
+    if (pec_access_end(c->access, time(NULL), infected ? virus : NULL, &v, &err) < 0)
+        return tempfail(ctx, err.msg);
+    if (infected && quarantine_now(v.identificativo, raw, raw_len, &err) < 0) {
+        pec_access_verdict_clear(&v);
+        return tempfail(ctx, err.msg);
+    }
     if (v.action == PEC_ACCESS_ACCEPT) {
         if (owe(NULL, 0, v.receipt_to, &v.receipt, 0, key, &err) < 0)
             rc = tempfail(ctx, err.msg);
@@ -259,11 +302,14 @@ static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
 {
     struct pec_reception_verdict v;
     struct pec_error err = { 0 };
-    char key[OUTBOX_KEY_MAX];
+    char key[OUTBOX_KEY_MAX], virus[256];
     sfsistat rc = SMFIS_CONTINUE;
+    int infected = scan(c->raw.data ? c->raw.data : "", c->raw.len, virus, sizeof(virus), &err);
 
+    if (infected < 0)
+        return tempfail(ctx, err.msg);
     if (pec_reception_decide(&app->reception, c->raw.data ? c->raw.data : "", c->raw.len, (const char *const *)c->rcpts.v,
-                             c->rcpts.n, NULL, time(NULL), &v, &err) < 0)
+                             c->rcpts.n, infected ? virus : NULL, time(NULL), &v, &err) < 0)
         return tempfail(ctx, err.msg);
     if (v.action == PEC_RECEPTION_REJECT) {
         pec_info("%s: rifiuto: %s", qid, v.reply_text);

@@ -135,6 +135,13 @@ void pec_access_free(struct pec_access_txn **t)
     *t = NULL;
 }
 
+/* pec_access_raw - the rebuilt message */
+const void *pec_access_raw(const struct pec_access_txn *t, size_t *len_r)
+{
+    *len_r = t->raw.len;
+    return t->raw.data ? t->raw.data : "";
+}
+
 /* authenticated_mailbox - the mailbox the login may send as, or NULL */
 static const char *authenticated_mailbox(const struct pec_access_txn *t)
 {

@@ -97,6 +97,7 @@ static const struct key_spec key_table[] = {
     { "sendmail_command", K_STRING, OFF(sendmail_command), 0, 0 },
     { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
     { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },
+    { "clamd_socket", K_STRING, OFF(clamd_socket), 0, 0 },
 };
 
 /* set_value - apply one key = value; -1 with err on a bad value */

@@ -219,3 +219,27 @@ CONF
 
 # h_postfix_log NAME: the instance's log
 h_postfix_log() { cat "$H_T/postfix-$1/postfix.log" 2>/dev/null; }
+
+# h_clamd NAME: a real clamd whose only signature is the EICAR test file's (no download needed);
+# sets HC_SOCKET to its socket path
+h_clamd() {
+  local d=$H_T/clamd-$1
+  mkdir -p "$d/db" "$d/tmp"
+  printf '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n' > "$d/db/eicar.hdb"
+  cat > "$d/clamd.conf" <<CONF
+LocalSocket $d/clamd.sock
+DatabaseDirectory $d/db
+Foreground yes
+LogFile $d/clamd.log
+TemporaryDirectory $d/tmp
+ScanMail yes
+CONF
+  h_bg "clamd-$1" clamd -c "$d/clamd.conf"
+  HC_SOCKET=$d/clamd.sock
+  local i
+  for i in $(seq 1 100); do [ -S "$HC_SOCKET" ] && return 0; sleep 0.1; done
+  return 1
+}
+
+# h_eicar: the EICAR anti-virus test string (68 bytes), standard and harmless
+h_eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR' '-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'; }

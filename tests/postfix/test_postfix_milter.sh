@@ -39,9 +39,11 @@ marker_domain = outbox.pec.invalid
 sendmail_command = /usr/sbin/sendmail -C $H_T/postfix-a/etc
 mailbox_file = $H_T/mailboxes
 quarantine_dir = $H_T/quarantine
+clamd_socket = $H_T/clamd-a/clamd.sock
 CONF
 
 h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth did not start"; h_done; exit; }
+h_clamd a || { h_fail "clamd did not start"; h_done; exit; }
 h_sink local "$LOCAL" lmtp
 h_sink remote "$REMOTE"
 h_bg emitter "$H_EMITTER" -c "$H_T/provider.conf" -l 127.0.0.1:"$EM"
@@ -147,4 +149,30 @@ h_wait "h_sink_count local" $((before + 1)) 30 || h_fail "ordinary mail for olga
 f=$(ls -t "$H_T"/sink-local/* | head -1)
 n=$(grep -c "^X-PEC-Anomalia:" "$f")
 [ "$n" -eq 1 ] && ! grep -q "^X-PEC-Anomalia: forged" "$f" && h_ok || h_fail "anomaly mark missing or forged one kept ($n)"
+
+# --- viruses (real clamd, EICAR test signature) -------------------------------------------------------
+h_eicar > "$H_T/eicar.com"
+before=$(h_sink_count local)
+out=$(submit --from alice@$D --to bob@$D --header "To: bob@$D" --header "Subject: allegato" --attach "$H_T/eicar.com")
+grep -q "^<\** *554 5.7.0 .*(virus).*Eicar-Test-Signature" <<<"$out" && h_ok || h_fail "virus at the access point not refused: $(grep '^<' <<<"$out" | tail -2)"
+h_wait "h_sink_count local" $((before + 1)) 30 || h_fail "no avviso for the virus"
+f=$(ls -t "$H_T"/sink-local/* | head -1)
+grep -q "^X-VerificaSicurezza: errore" "$f" && grep -q "^X-Ricevuta: non-accettazione" "$f" && h_ok || h_fail "the avviso is not a non-accettazione per virus"
+ls "$H_T"/quarantine/*.eml >/dev/null 2>&1 && h_ok || h_fail "infected submission not quarantined"
+# a valid busta carrying a virus: presa in carico and rilevazione virus to the sender's provider, not delivered
+printf 'From: alice@%s\r\nTo: bob@%s\r\nSubject: fattura\r\nDate: %s\r\nMessage-ID: <v1@client.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nin allegato\r\n--b\r\nContent-Type: application/octet-stream; name="f.com"\r\nContent-Disposition: attachment; filename="f.com"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n' \
+  $D $D "$(date -R)" "$(base64 -w0 < "$H_T/eicar.com")" > "$H_T/infected.eml"
+"$H_BUILD/tests/make-busta" "$H_T/provider.conf" "$H_T/infected.eml" > "$H_T/infected-busta.eml" || h_fail "make-busta"
+quarantined=$(ls "$H_T"/quarantine | wc -l)
+before=$(h_sink_count local)
+out=$(mx --from alice@$D --to bob@$D --data "$H_T/infected-busta.eml")
+grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "infected busta not taken in charge: $(grep '^<' <<<"$out" | tail -2)"
+h_wait "h_sink_count local" $((before + 2)) 30 || h_fail "presa in carico and rilevazione virus not both sent"
+rm -rf "$H_T/got-virus"; mkdir -p "$H_T/got-virus"
+for f in $(ls -t "$H_T"/sink-local/* | head -2); do python3 "$H_SRC/tests/harness/sinkmsg.py" "$f" > "$H_T/got-virus/$(basename "$f").eml"; done
+grep -l "^X-Ricevuta: rilevazione-virus" "$H_T"/got-virus/*.eml >/dev/null && h_ok || h_fail "no rilevazione virus"
+grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-virus/*.eml >/dev/null && h_ok || h_fail "no presa in carico for the infected busta"
+grep -l "^Subject: POSTA CERTIFICATA: fattura" "$H_T"/sink-local/* >/dev/null && h_fail "the infected busta reached bob" || h_ok
+verify_all "$H_T/got-virus"
+h_wait "ls $H_T/quarantine | wc -l" $((quarantined + 1)) 10 && h_ok || h_fail "infected busta not quarantined"
 h_done

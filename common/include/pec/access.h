@@ -43,6 +43,8 @@ void pec_access_eoh(struct pec_access_txn *t);
 /* pec_access_body - a body chunk (CRLF or LF) */
 void pec_access_body(struct pec_access_txn *t, const void *chunk, size_t len);
 void pec_access_free(struct pec_access_txn **t);
+/* pec_access_raw - the message as received so far (for a virus scan or a quarantine copy) */
+const void *pec_access_raw(const struct pec_access_txn *t, size_t *len_r);
 
 enum pec_access_action { PEC_ACCESS_ACCEPT, PEC_ACCESS_REJECT, PEC_ACCESS_TEMPFAIL };
 

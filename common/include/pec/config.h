@@ -23,6 +23,7 @@
  *   sendmail_command   how receipts are handed to Postfix [/usr/sbin/sendmail]
  *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
  *   quarantine_dir     where infected messages are kept (30 months)
+ *   clamd_socket       clamd to scan with: a unix socket path or HOST:PORT (none: no scan)
  */
 #ifndef PEC_CONFIG_H
 #define PEC_CONFIG_H
@@ -52,6 +53,7 @@ struct pec_config {
     const char *sendmail_command;
     const char *mailbox_file;
     const char *quarantine_dir;
+    const char *clamd_socket;
 };
 
 /* pec_config_load - read and check a file; NULL with err naming the line on any problem */
