@@ -2,6 +2,8 @@
 # loopback, in a temporary folder, with ports chosen at run time; everything stopped at exit.
 # Source it from a test script; it needs PEC_BUILD_DIR (the CMake build folder) and PEC_SRC_DIR.
 set -u
+# Debian's tools first: a version manager's python3 shim (pyenv) costs a second per call
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 H_SRC=${PEC_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 H_BUILD=${PEC_BUILD_DIR:-$H_SRC/build}
 H_PECCTL=$H_BUILD/common/pecctl
@@ -16,6 +18,7 @@ H_FAIL=0
 
 # h_cleanup: stop every process we started and every Postfix instance, remove the folder
 h_cleanup() {
+  [ -n "${H_TIMING:-}" ] && echo "$(date +%T) cleanup start" >&2
   local d pid
   while read -r d; do [ -n "$d" ] && postfix -c "$d" stop >/dev/null 2>&1; done < "$H_T/postfix-instances"
   while read -r pid; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done < "$H_T/pids"
@@ -213,8 +216,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 CONF
   HP_DIR=$d/etc
   echo "$d/etc" >> "$H_T/postfix-instances"
+  [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix start" >&2
   postfix -c "$d/etc" start >"$d/start.log" 2>&1 || { cat "$d/start.log" "$d/postfix.log" >&2; return 1; }
+  [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix started" >&2
   h_wait_port "$HP_SUBMIT" && h_wait_port "$HP_MX"
+  [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix listening" >&2
+  return 0
 }
 
 # h_postfix_log NAME: the instance's log

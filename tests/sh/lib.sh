@@ -1,5 +1,7 @@
 # lib.sh - helpers for the shell tests: failures are counted, the closing line is the tally.
 set -u
+# Debian's tools first: a version manager's python3 shim (pyenv) costs a second per call
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 PEC_SRC_DIR=${PEC_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PEC_SHARED_DIR=${PEC_SHARED_DIR:-$PEC_SRC_DIR/../shared}
 PECCTL=${PECCTL:-$PEC_SRC_DIR/build/common/pecctl}
