@@ -3,13 +3,18 @@
 #include <stdio.h>
 #include <string.h>
 #include "pec/mime.h"
+#include "dbcmd.h"
 #include "pecctl.h"
 
 /* usage - the command summary */
 static int usage(FILE *f)
 {
     fputs("usage: pecctl verify [--ca FILE]... [--index FILE] MESSAGE...\n"
-          "       pecctl example --out DIR\n",
+          "       pecctl example --out DIR\n"
+          "       pecctl db migrate|version [--config FILE] [--db CONNINFO]\n"
+          "       pecctl index import|show ...\n"
+          "       pecctl log search|extract ...\n"
+          "       pecctl trace verify|checkpoint|purge|bench ...\n",
           f);
     return PECCTL_USAGE;
 }
@@ -57,6 +62,14 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(argv[1], "example") == 0)
         return cmd_example(argc - 1, argv + 1);
+    if (strcmp(argv[1], "db") == 0)
+        return cmd_db(argc - 1, argv + 1);
+    if (strcmp(argv[1], "index") == 0)
+        return cmd_index(argc - 1, argv + 1);
+    if (strcmp(argv[1], "log") == 0)
+        return cmd_log(argc - 1, argv + 1);
+    if (strcmp(argv[1], "trace") == 0)
+        return cmd_trace(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return PECCTL_OK;

@@ -1,0 +1,174 @@
+/* cmd_index.c - pecctl index: the provider index copy kept in the trace store.
+ *
+ * import replaces the copy atomically with FILE.ldif, or with the LDIF embedded in FILE.ldif.p7m once
+ * its signature verified (against --ca / trust_file anchors when given); show prints the current copy.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "dbcmd.h"
+#include "pec/index.h"
+#include "pecctl.h"
+
+/* index_usage - the index command summary */
+static int index_usage(void)
+{
+    fputs("usage: pecctl index import [--ca FILE]... " DB_OPTS_USAGE " FILE.ldif|FILE.ldif.p7m\n"
+          "       pecctl index show " DB_OPTS_USAGE "\n",
+          stderr);
+    return PECCTL_USAGE;
+}
+
+/* unwrap - the LDIF of a signed index, only when its signature is valid (and trusted, with anchors) */
+static int unwrap(const char *path, const struct pec_buf *der, const struct pec_trust *trust, struct pec_buf *ldif,
+                  struct pec_error *err)
+{
+    struct pec_sig_info info;
+    int r = -1;
+
+    memset(&info, 0, sizeof(info));
+    if (pec_smime_verify_embedded(trust, der->data, der->len, time(NULL), ldif, &info, err) < 0)
+        goto done;
+    if (info.status != PEC_SIG_VALID)
+        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is invalid: %s", path,
+                      info.reason[0] ? info.reason : "no valid signature");
+    else if (trust != NULL && !info.trusted)
+        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is not trusted: %s", path, info.reason);
+    else
+        r = 0;
+done:
+    pec_sig_info_clear(&info);
+    return r;
+}
+
+/* load_trust - anchors from --ca options, else from the configuration's trust_file keys; NULL if none */
+static struct pec_trust *load_trust(char **cas, int n_cas, const struct pec_config *cfg, int *failed)
+{
+    struct pec_error err = { PEC_ERR_NONE, "" };
+    struct pec_trust *trust;
+    size_t i, n = n_cas > 0 ? (size_t)n_cas : cfg ? cfg->n_trust_files : 0;
+
+    *failed = 0;
+    if (n == 0)
+        return NULL;
+    trust = pec_trust_new();
+    for (i = 0; i < n; i++) {
+        const char *f = n_cas > 0 ? cas[i] : cfg->trust_files[i];
+
+        if (pec_trust_add_file(trust, f, &err) < 0) {
+            fprintf(stderr, "pecctl index import: %s\n", err.msg);
+            pec_trust_free(&trust);
+            *failed = 1;
+            return NULL;
+        }
+    }
+    return trust;
+}
+
+/* import - verify, parse and store one file */
+static int import(struct pec_trace *t, const char *path, const struct pec_trust *trust)
+{
+    struct pec_error err = { PEC_ERR_NONE, "" };
+    struct pec_buf raw = PEC_BUF_INIT, ldif = PEC_BUF_INIT;
+    const struct pec_buf *text = &raw;
+    size_t n = strlen(path);
+    long long version = 0;
+    int r = -1;
+
+    if (read_file(path, &raw, &err) < 0)
+        goto done;
+    if (n >= 4 && strcasecmp(path + n - 4, ".p7m") == 0) {
+        if (trust == NULL)
+            fprintf(stderr, "pecctl index import: warning: no --ca or trust_file: checking the signature's "
+                            "integrity only\n");
+        if (unwrap(path, &raw, trust, &ldif, &err) < 0)
+            goto done;
+        text = &ldif;
+    }
+    r = pec_trace_index_replace(t, text->data, text->len, path, time(NULL), &version, &err);
+done:
+    if (r < 0)
+        fprintf(stderr, "pecctl index import: %s%s%s\n", strncmp(err.msg, path, n) == 0 ? "" : path,
+                strncmp(err.msg, path, n) == 0 ? "" : ": ", err.msg);
+    else
+        printf("imported %s as index version %lld\n", path, version);
+    pec_buf_release(&raw);
+    pec_buf_release(&ldif);
+    return r;
+}
+
+/* show - the current copy, one provider per line */
+static int show(struct pec_trace *t)
+{
+    struct pec_error err = { PEC_ERR_NONE, "" };
+    long long version = 0;
+    struct pec_index *idx = pec_trace_index_load(t, &version, &err);
+    size_t i, k;
+
+    if (idx == NULL) {
+        fprintf(stderr, "pecctl index show: %s\n", err.msg);
+        return -1;
+    }
+    printf("version %lld, %zu providers\n", version, pec_index_count(idx));
+    for (i = 0; i < pec_index_count(idx); i++) {
+        const struct pec_provider *p = pec_index_at(idx, i);
+
+        printf("%s\t%s\t", pec_provider_name(p), pec_provider_mail_receipt(p));
+        for (k = 0; k < pec_provider_domain_count(p); k++)
+            printf("%s%s", k ? " " : "", pec_provider_domain_at(p, k));
+        printf("\n");
+    }
+    pec_index_free(&idx);
+    return 0;
+}
+
+/* cmd_index - import or show */
+int cmd_index(int argc, char **argv)
+{
+    struct db_opts o;
+    struct pec_trust *trust = NULL;
+    struct pec_trace *t = NULL;
+    const char *file = NULL;
+    char *cas[32];
+    int i, r, n_cas = 0, failed = 0, status = PECCTL_NOT_VALID;
+
+    if (argc < 2 || (strcmp(argv[1], "import") != 0 && strcmp(argv[1], "show") != 0))
+        return index_usage();
+    db_opts_init(&o);
+    for (i = 2; i < argc; i++) {
+        r = db_opt(&o, "index", argc, argv, &i);
+        if (r < 0)
+            goto usage;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc && n_cas < 32) {
+            cas[n_cas++] = argv[++i];
+        } else if (argv[i][0] != '-' && file == NULL && strcmp(argv[1], "import") == 0) {
+            file = argv[i];
+        } else {
+            fprintf(stderr, "pecctl index: unexpected argument %s\n", argv[i]);
+            goto usage;
+        }
+    }
+    if (strcmp(argv[1], "import") == 0 && file == NULL)
+        goto usage;
+    t = db_open(&o, "index");
+    if (t == NULL)
+        goto done;
+    if (strcmp(argv[1], "show") == 0) {
+        status = show(t) < 0 ? PECCTL_NOT_VALID : PECCTL_OK;
+        goto done;
+    }
+    trust = load_trust(cas, n_cas, o.cfg, &failed);
+    if (!failed)
+        status = import(t, file, trust) < 0 ? PECCTL_NOT_VALID : PECCTL_OK;
+done:
+    pec_trust_free(&trust);
+    pec_trace_free(&t);
+    db_opts_clear(&o);
+    return status;
+usage:
+    db_opts_clear(&o);
+    return index_usage();
+}
