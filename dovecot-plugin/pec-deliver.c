@@ -1,0 +1,593 @@
+/* pec-deliver.c - the delivery point's hook (see pec-deliver.h). */
+#include "lib.h"
+#include "ioloop.h"
+#include "istream.h"
+#include "str.h"
+#include "smtp-address.h"
+#include "mail-storage-private.h"
+#include "mail-namespace.h"
+#include "mail-user.h"
+#include "mail-deliver.h"
+#include "mail-duplicate.h"
+#include "mail-search-build.h"
+#include "raw-storage.h"
+#include "pec-commit-watch.h"
+#include "pec-glue.h"
+#include "pec-settings.h"
+#include "pec-state.h"
+#include "pec-submit.h"
+#include "pec-trace-glue.h"
+#include "pec-deliver.h"
+
+#include <sys/stat.h>
+
+/* How long the duplicate database remembers a delivery: the sending provider gives up after 24 h
+   (PEC-RULES §2.11), twice that covers any retry or duplicate relay. */
+#define PEC_DUPLICATE_KEEP_SECS (2 * 24 * 3600)
+
+deliver_mail_func_t *pec_next_deliver_mail = NULL;
+
+/* One recipient's delivery: what the core read and decided, and what it was decided on. */
+struct pec_job {
+	struct pec_settings set;
+	const struct pec_state *state;
+	struct pec_buf raw;
+	char *recipient;
+	char *reverse_path;
+	struct pec_delivery_input in;
+	struct pec_delivery_verdict v;
+	/* the delivery the job was made for (the LMTP pre-check hands it to the hook) */
+	struct mail_user *user;
+	struct mail *src_mail;
+};
+
+static struct pec_job *pending;
+static bool warned_quota_tempfail;
+
+static void pec_job_free(struct pec_job **_job)
+{
+	struct pec_job *job = *_job;
+
+	if (job == NULL)
+		return;
+	*_job = NULL;
+	pec_delivery_verdict_clear(&job->v);
+	pec_buf_release(&job->raw);
+	i_free(job->recipient);
+	i_free(job->reverse_path);
+	i_free(job);
+}
+
+static const char *ascii(const char *text)
+{
+	size_t len = strlen(text) * 2 + 1;
+	char *out = t_malloc0(len);
+
+	pec_glue_ascii(text, out, len);
+	return out;
+}
+
+/* read_mail - the message as Dovecot received it (with the headers LMTP/LDA prepended) */
+static int read_mail(struct mail *mail, struct pec_buf *out, const char **error_r)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	int ret;
+
+	if (mail_get_stream(mail, NULL, NULL, &input) < 0) {
+		*error_r = mailbox_get_last_internal_error(mail->box, NULL);
+		return -1;
+	}
+	i_stream_seek(input, 0);
+	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
+		pec_buf_append(out, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0 || ret == 0) {
+		*error_r = input->stream_errno != 0 ? i_stream_get_error(input) : "unexpected non-blocking stream";
+		return -1;
+	}
+	i_stream_seek(input, 0);
+	return 0;
+}
+
+static int pec_job_create(struct mail_user *user, struct mail *src_mail, const struct smtp_address *mail_from,
+			  const struct smtp_address *rcpt_to, struct pec_job **job_r, const char **tempfail_r)
+{
+	struct pec_job *job = i_new(struct pec_job, 1);
+	struct pec_error err = { 0 };
+	const char *error;
+
+	job->user = user;
+	job->src_mail = src_mail;
+	if (pec_settings_read(user, &job->set, &error) < 0) {
+		*tempfail_r = t_strdup_printf("PEC plugin settings: %s", error);
+		goto fail;
+	}
+	if (job->set.config_path == NULL) {
+		*tempfail_r = "PEC plugin: pec_config is not set";
+		goto fail;
+	}
+	if ((job->state = pec_state_get(job->set.config_path, &error)) == NULL) {
+		*tempfail_r = t_strdup_printf("PEC configuration unavailable: %s", error);
+		goto fail;
+	}
+	if (error != NULL)
+		e_warning(user->event, "pec: %s changed but cannot be loaded, still using the previous one: %s",
+			  job->set.config_path, error);
+	if (read_mail(src_mail, &job->raw, &error) < 0) {
+		*tempfail_r = t_strdup_printf("PEC plugin: reading the message failed: %s", error);
+		goto fail;
+	}
+	job->recipient = i_strdup(smtp_address_encode(rcpt_to));
+	job->reverse_path = i_strdup(smtp_address_isnull(mail_from) ? "" : smtp_address_encode(mail_from));
+	job->in.raw = job->raw.data;
+	job->in.len = job->raw.len;
+	job->in.recipient = job->recipient;
+	job->in.reverse_path = job->reverse_path;
+	job->in.accepts_ordinary = job->set.accept_ordinary ? 1 : 0;
+	job->in.now = time(NULL);
+	if (pec_delivery_decide(&job->state->dctx, &job->in, &job->v, &err) < 0) {
+		*tempfail_r = t_strdup_printf("PEC analysis failed: %s", err.msg);
+		goto fail;
+	}
+	*job_r = job;
+	return 0;
+fail:
+	pec_job_free(&job);
+	return -1;
+}
+
+/* The recipient the PEC rules talk about: the original recipient when the MTA passed it. */
+static const struct smtp_address *ctx_recipient(struct mail_deliver_context *ctx)
+{
+	return ctx->rcpt_params.orcpt.addr != NULL ? ctx->rcpt_params.orcpt.addr : ctx->rcpt_to;
+}
+
+static void log_decision(struct event *event, const struct pec_job *job, const char *outcome)
+{
+	e_info(event, "pec: identificativo=%s action=%s kind=%s rcpt=%s from=<%s>: %s",
+	       ascii(pec_glue_identificativo(&job->v)), pec_delivery_action_name(job->v.action),
+	       pec_kind_name(job->v.analysis.kind), job->recipient, job->reverse_path, outcome);
+}
+
+static int pec_tempfail(struct mail_deliver_context *ctx, const struct pec_job *job, const char *reason)
+{
+	if (job != NULL)
+		log_decision(ctx->event, job, t_strdup_printf("temporary failure: %s", reason));
+	else
+		e_warning(ctx->event, "pec: temporary failure: %s", reason);
+	ctx->tempfail_error = p_strdup(ctx->pool, ascii(reason));
+	/* Dovecot answers 2xx when anything was saved: a retry must happen, so say nothing was */
+	ctx->saved_mail = FALSE;
+	return -1;
+}
+
+/* pec_store - store ctx->src_mail: through the previous hook (Sieve) for the default mailbox when one
+ * is installed, else (or when it did nothing) into mailbox.  0 ok (see ctx->saved_mail), -1 failed. */
+static int pec_store(struct mail_deliver_context *ctx, const char *mailbox, struct mail_storage **storage_r)
+{
+	if (pec_next_deliver_mail != NULL && strcmp(mailbox, ctx->rcpt_default_mailbox) == 0) {
+		int ret = pec_next_deliver_mail(ctx, storage_r);
+
+		if (ret > 0 || ctx->saved_mail)
+			return 0;
+		if (ctx->tempfail_error != NULL || ctx->tried_default_save)
+			return -1;
+	}
+	return mail_deliver_save(ctx, mailbox, 0, NULL, storage_r);
+}
+
+/* receipt_to - where receipts about the busta go: the reverse path, else the certified sender */
+static const char *receipt_to(const struct pec_job *job)
+{
+	if (*job->reverse_path != '\0')
+		return job->reverse_path;
+	return job->v.analysis.daticert.mittente;
+}
+
+/* emit - submit a receipt/notice from the service address; 1 ok, 0 permanent, -1 temporary */
+static int emit(struct mail_deliver_context *ctx, const struct pec_job *job, const char *to,
+		const struct pec_buf *msg, const char **error_r)
+{
+	if (to == NULL || *to == '\0') {
+		*error_r = "no address to send it to (null reverse path, no sender in daticert.xml)";
+		return 0;
+	}
+	return pec_submit(ctx->smtp_set, ctx->event, job->state->rt->issuer.service_address, to, msg->data, msg->len,
+			  error_r);
+}
+
+static void notify(struct mail_deliver_context *ctx, const struct pec_job *job, time_t when)
+{
+	struct pec_buf msg = PEC_BUF_INIT;
+	const char *error;
+
+	pec_delivery_notification(&job->state->dctx, &job->in, &job->v, job->set.notify, when, &msg);
+	/* null reverse path: an automatic notice must not bounce back to the service */
+	if (pec_submit(ctx->smtp_set, ctx->event, "", job->set.notify, msg.data, msg.len, &error) > 0)
+		glue_trace_notified(ctx->event, &job->v, job->recipient, job->set.notify, when);
+	else
+		e_warning(ctx->event, "pec: identificativo=%s: notification to %s not sent: %s",
+			  ascii(pec_glue_identificativo(&job->v)), job->set.notify, error);
+	pec_buf_release(&msg);
+}
+
+/* mancata - the busta could not be stored: the avviso di mancata consegna replaces the bounce */
+static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum pec_delivery_failure f,
+		   const char *cause)
+{
+	struct pec_buf msg = PEC_BUF_INIT;
+	struct pec_error err = { 0 };
+	char msgid[PEC_ID_MAX], esteso[256];
+	const char *error;
+	time_t when = time(NULL);
+	int ret;
+
+	pec_delivery_errore_esteso(job->state->rt->issuer.gestore, f, esteso, sizeof(esteso));
+	if (pec_delivery_mancata(&job->state->dctx, &job->in, &job->v, f, when, &msg, msgid, &err) < 0) {
+		pec_buf_release(&msg);
+		return pec_tempfail(ctx, job, t_strdup_printf("avviso di mancata consegna not built: %s", err.msg));
+	}
+	ret = emit(ctx, job, receipt_to(job), &msg, &error);
+	pec_buf_release(&msg);
+	if (ret < 0) {
+		return pec_tempfail(ctx, job,
+				    t_strdup_printf("avviso di mancata consegna not submitted: %s", error));
+	}
+	if (ret == 0)
+		e_error(ctx->event, "pec: identificativo=%s: avviso di mancata consegna %s refused: %s",
+			ascii(pec_glue_identificativo(&job->v)), msgid, error);
+	glue_trace_not_delivered(ctx->event, &job->v, job->recipient, esteso, msgid, when);
+	log_decision(ctx->event, job,
+		     t_strdup_printf("not stored (%s%s%s), avviso di mancata consegna %s submitted", esteso,
+				     cause != NULL ? ": " : "", cause != NULL ? ascii(cause) : "", msgid));
+	/* handled: LMTP answers 2xx and the MTA sends no ordinary bounce */
+	return 1;
+}
+
+/* dup_mark - remember key (a mark needs the id locked: check it first in the same transaction) */
+static void dup_mark(struct mail_deliver_context *ctx, const char *key)
+{
+	struct mail_duplicate_transaction *dt = mail_duplicate_transaction_begin(ctx->dup_db);
+
+	switch (mail_duplicate_check(dt, key, strlen(key), ctx->rcpt_user->username)) {
+	case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
+		mail_duplicate_mark(dt, key, strlen(key), ctx->rcpt_user->username,
+				    ioloop_time + PEC_DUPLICATE_KEEP_SECS);
+		mail_duplicate_transaction_commit(&dt);
+		break;
+	case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
+		mail_duplicate_transaction_rollback(&dt);
+		break;
+	default:
+		mail_duplicate_transaction_rollback(&dt);
+		e_error(ctx->event, "pec: duplicate database: %s not recorded", key);
+		break;
+	}
+}
+
+/* saved_at_of - when an earlier attempt stored the busta (its save date in mailbox), so a receipt sent
+ * on a retry still carries the moment the message became available; 0 when not found */
+static time_t saved_at_of(struct mail_deliver_context *ctx, const char *mailbox, const char *identificativo)
+{
+	struct mail_namespace *ns = mail_namespace_find(ctx->rcpt_user->namespaces, mailbox);
+	struct mail_search_args *args;
+	struct mail_search_arg *arg;
+	struct mail_search_context *search;
+	struct mailbox_transaction_context *t;
+	struct mailbox *box;
+	struct mail *mail;
+	time_t latest = 0, date;
+
+	box = mailbox_alloc(ns->list, mailbox, 0);
+	if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FAST) < 0) {
+		mailbox_free(&box);
+		return 0;
+	}
+	args = mail_search_build_init();
+	arg = mail_search_build_add(args, SEARCH_HEADER);
+	arg->hdr_field_name = "Message-ID";
+	arg->value.str = p_strdup_printf(args->pool, "<%s>", identificativo);
+	t = mailbox_transaction_begin(box, 0, __func__);
+	search = mailbox_search_init(t, args, NULL, MAIL_FETCH_SAVE_DATE, NULL);
+	while (mailbox_search_next(search, &mail)) {
+		if (mail_get_save_date(mail, &date) > 0 && date > latest)
+			latest = date;
+	}
+	(void)mailbox_search_deinit(&search);
+	mailbox_transaction_rollback(&t);
+	mail_search_args_unref(&args);
+	mailbox_free(&box);
+	return latest;
+}
+
+static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *job,
+			     struct mail_storage **storage_r)
+{
+	char key_stored[PEC_GLUE_DUP_KEY_MAX], key_receipt[PEC_GLUE_DUP_KEY_MAX], msgid[PEC_ID_MAX];
+	const char *id = pec_glue_identificativo(&job->v), *error, *variant;
+	struct mail_duplicate_transaction *dt = NULL;
+	struct pec_buf msg = PEC_BUF_INIT;
+	struct pec_error err = { 0 };
+	enum pec_delivery_failure f;
+	enum mail_error mail_error;
+	bool stored_before = FALSE, idempotent;
+	time_t saved_at;
+	int ret;
+
+	if (job->set.mailbox_disabled)
+		return mancata(ctx, job, PEC_DELIVERY_FAIL_DISABLED, "pec_mailbox_disabled");
+
+	idempotent = ctx->dup_db != NULL &&
+		     pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, job->recipient, key_stored) > 0 &&
+		     pec_glue_dup_key(PEC_GLUE_STAGE_RECEIPT, id, job->recipient, key_receipt) > 0;
+	if (idempotent) {
+		/* the duplicate database lives in the home directory, which the first delivery to a new
+		   mailbox has not created yet: without it nothing would be remembered */
+		const char *home;
+		struct stat st;
+
+		if (mail_user_get_home(ctx->rcpt_user, &home) > 0 && stat(home, &st) < 0 && errno == ENOENT &&
+		    mail_user_home_mkdir(ctx->rcpt_user) < 0)
+			return pec_tempfail(ctx, job, "cannot create the home directory");
+		dt = mail_duplicate_transaction_begin(ctx->dup_db);
+		switch (mail_duplicate_check(dt, key_receipt, strlen(key_receipt), ctx->rcpt_user->username)) {
+		case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
+			mail_duplicate_transaction_rollback(&dt);
+			glue_trace_duplicate(ctx->event, &job->v, job->recipient, time(NULL));
+			log_decision(ctx->event, job, "already delivered and receipted: nothing stored, nothing sent");
+			return 1;
+		case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
+			break;
+		default:
+			mail_duplicate_transaction_rollback(&dt);
+			return pec_tempfail(ctx, job, "duplicate database unavailable");
+		}
+		switch (mail_duplicate_check(dt, key_stored, strlen(key_stored), ctx->rcpt_user->username)) {
+		case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
+			stored_before = TRUE;
+			break;
+		case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
+			break;
+		default:
+			mail_duplicate_transaction_rollback(&dt);
+			return pec_tempfail(ctx, job, "duplicate database unavailable");
+		}
+	}
+
+	if (stored_before) {
+		/* stored by an earlier attempt whose receipt did not go out: do not store it twice; the
+		   receipt keeps the time of that save when the message is still there */
+		mail_duplicate_transaction_rollback(&dt);
+		if ((saved_at = saved_at_of(ctx, ctx->rcpt_default_mailbox, id)) == 0)
+			saved_at = time(NULL);
+	} else {
+		const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL);
+		unsigned int commits;
+
+		pec_commit_watch_begin();
+		ret = pec_store(ctx, mailbox, storage_r);
+		commits = pec_commit_watch_end(&saved_at);
+		if (ret < 0 && commits == 0) {
+			if (dt != NULL)
+				mail_duplicate_transaction_rollback(&dt);
+			if (ctx->tempfail_error != NULL)
+				return pec_tempfail(ctx, job, ctx->tempfail_error);
+			if (*storage_r != NULL)
+				error = mail_storage_get_last_error(*storage_r, &mail_error);
+			else {
+				error = "unknown storage error";
+				mail_error = MAIL_ERROR_TEMP;
+			}
+			if (pec_glue_save_failure(mail_error, ctx->mailbox_full, &f) > 0)
+				return mancata(ctx, job, f, error);
+			log_decision(ctx->event, job, t_strdup_printf("save failed, will be retried: %s", error));
+			return -1; /* Dovecot answers 4xx from the storage error */
+		}
+		if (commits == 0 && !ctx->saved_mail) {
+			if (dt != NULL)
+				mail_duplicate_transaction_rollback(&dt);
+			log_decision(ctx->event, job, "not stored by the Sieve script: no avvenuta consegna");
+			return 1;
+		}
+		/* a save has committed (ours, or a Sieve fileinto/keep): the first commit is the delivery
+		   time (DPR 68/2005: the message is available in the mailbox) */
+		if (saved_at == 0)
+			saved_at = time(NULL);
+		/* the message is in a mailbox even if another Sieve action failed: answer 2xx */
+		ctx->saved_mail = TRUE;
+		if (dt != NULL) {
+			mail_duplicate_mark(dt, key_stored, strlen(key_stored), ctx->rcpt_user->username,
+					    ioloop_time + PEC_DUPLICATE_KEEP_SECS);
+			mail_duplicate_transaction_commit(&dt);
+		}
+	}
+
+	variant = pec_ricevuta_name(job->v.variant);
+	if (pec_delivery_consegna(&job->state->dctx, &job->in, &job->v, saved_at, &msg, msgid, &err) < 0) {
+		pec_buf_release(&msg);
+		return pec_tempfail(ctx, job, t_strdup_printf("avvenuta consegna not built: %s", err.msg));
+	}
+	ret = emit(ctx, job, receipt_to(job), &msg, &error);
+	pec_buf_release(&msg);
+	if (ret < 0) {
+		/* 4xx: the retry finds the stored mark and only sends the receipt */
+		return pec_tempfail(ctx, job, t_strdup_printf("avvenuta consegna not submitted: %s", error));
+	}
+	if (ret == 0)
+		e_error(ctx->event, "pec: identificativo=%s: avvenuta consegna %s refused: %s", ascii(id), msgid, error);
+	if (idempotent)
+		dup_mark(ctx, key_receipt);
+	glue_trace_delivered(ctx->event, &job->v, job->recipient, variant, msgid, saved_at);
+	log_decision(ctx->event, job,
+		     t_strdup_printf("%s, avvenuta consegna %s (%s) submitted",
+				     stored_before ? "stored by an earlier attempt" : "stored", msgid,
+				     variant != NULL ? variant : "?"));
+	if (job->set.notify != NULL)
+		notify(ctx, job, saved_at);
+	return 1;
+}
+
+static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, struct mail_storage **storage_r)
+{
+	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL);
+
+	if (pec_store(ctx, mailbox, storage_r) < 0) {
+		if (ctx->tempfail_error != NULL)
+			return pec_tempfail(ctx, job, ctx->tempfail_error);
+		log_decision(ctx->event, job, "save failed");
+		return -1;
+	}
+	glue_trace_stored_plain(ctx->event, &job->v, job->recipient, time(NULL));
+	log_decision(ctx->event, job, ctx->saved_mail ? "stored as it is, no receipt" : "not stored by Sieve");
+	return 1;
+}
+
+static int deliver_wrapped(struct mail_deliver_context *ctx, struct pec_job *job,
+			   struct mail_storage **storage_r)
+{
+	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, job->set.anomaly_mailbox);
+	struct mail_user *raw_user;
+	struct mailbox *box;
+	struct mailbox_transaction_context *t;
+	struct mail *mail, *received = ctx->src_mail;
+	struct istream *input;
+	int ret;
+
+	raw_user = pec_settings_raw_user(ctx->rcpt_user);
+	input = i_stream_create_from_data(job->v.wrapped.data, job->v.wrapped.len);
+	if (raw_mailbox_alloc_stream(raw_user, input, (time_t)-1, job->reverse_path, &box) < 0) {
+		const char *error = t_strdup(mailbox_get_last_internal_error(box, NULL));
+
+		mailbox_free(&box);
+		i_stream_unref(&input);
+		mail_user_unref(&raw_user);
+		return pec_tempfail(ctx, job, t_strdup_printf("busta di anomalia not opened: %s", error));
+	}
+	t = mailbox_transaction_begin(box, 0, __func__);
+	mail = mail_alloc(t, 0, NULL);
+	mail_set_seq(mail, 1);
+
+	ctx->src_mail = mail;
+	ret = pec_store(ctx, mailbox, storage_r);
+	ctx->src_mail = received;
+
+	mail_free(&mail);
+	mailbox_transaction_rollback(&t);
+	mailbox_free(&box);
+	i_stream_unref(&input);
+	mail_user_unref(&raw_user);
+
+	if (ret < 0) {
+		if (ctx->tempfail_error != NULL)
+			return pec_tempfail(ctx, job, ctx->tempfail_error);
+		log_decision(ctx->event, job, "busta di anomalia: save failed");
+		return -1;
+	}
+	glue_trace_anomaly(ctx->event, &job->v, job->recipient, job->v.reason, time(NULL));
+	log_decision(ctx->event, job,
+		     t_strdup_printf("stored inside a busta di anomalia in %s: %s", mailbox, ascii(job->v.reason)));
+	return 1;
+}
+
+static const char *refusal_text(const struct pec_job *job)
+{
+	return ascii(t_strdup_printf("Messaggio rifiutato: la casella %s accetta solo posta certificata (%s)",
+				     job->recipient, job->v.reason));
+}
+
+static void refusal_record(struct event *event, const struct pec_job *job, const char *text)
+{
+	glue_trace_refused(event, &job->v, job->recipient, job->v.reason, time(NULL));
+	log_decision(event, job, text);
+}
+
+/* refuse - permanent refusal from inside the hook (LDA, or LMTP without the pre-check).  Dovecot 2.3
+ * maps a failed delivery to a permanent answer only for a quota error (lib-lda mail_deliver():
+ * NOQUOTA -> LMTP 552 5.2.2 / LDA rejection, anything else -> 4xx), so the refusal is reported as one,
+ * with our text; quota_full_tempfail=yes would turn it into 4xx. */
+static int deliver_refuse(struct mail_deliver_context *ctx, struct pec_job *job, struct mail_storage **storage_r)
+{
+	struct mail_namespace *ns = mail_namespace_find_inbox(ctx->rcpt_user->namespaces);
+	struct mail_storage *storage = mail_namespace_get_default_storage(ns);
+	const char *text = refusal_text(job);
+
+	if (pec_settings_quota_full_tempfail(ctx) && !warned_quota_tempfail) {
+		warned_quota_tempfail = TRUE;
+		e_warning(ctx->event, "pec: quota_full_tempfail=yes turns refusals of ordinary mail into 4xx");
+	}
+	refusal_record(ctx->event, job, text);
+	mail_storage_set_error(storage, MAIL_ERROR_NOQUOTA, text);
+	*storage_r = storage;
+	/* nothing may be stored: stop Dovecot's fallback saves of the received message */
+	ctx->tried_default_save = TRUE;
+	ctx->rcpt_default_mailbox = "INBOX";
+	ctx->saved_mail = FALSE;
+	return -1;
+}
+
+int pec_deliver_mail(struct mail_deliver_context *ctx, struct mail_storage **storage_r)
+{
+	struct pec_job *job = NULL;
+	const char *tempfail;
+	int ret;
+
+	/* LMTP hands recipient 1's saved copy to recipients 2..n when save_dest_mail is set: a busta di
+	   anomalia stored for one must never reach another, so every recipient reads the received message */
+	ctx->save_dest_mail = FALSE;
+
+	if (pending != NULL && pending->user == ctx->rcpt_user && pending->src_mail == ctx->src_mail) {
+		job = pending;
+		pending = NULL;
+	} else {
+		pec_deliver_forget();
+		if (pec_job_create(ctx->rcpt_user, ctx->src_mail, ctx->mail_from, ctx_recipient(ctx), &job,
+				   &tempfail) < 0)
+			return pec_tempfail(ctx, NULL, tempfail);
+	}
+
+	switch (job->v.action) {
+	case PEC_DELIVERY_STORE_CERTIFIED:
+		ret = deliver_certified(ctx, job, storage_r);
+		break;
+	case PEC_DELIVERY_STORE_PLAIN:
+		ret = deliver_plain(ctx, job, storage_r);
+		break;
+	case PEC_DELIVERY_STORE_WRAPPED:
+		ret = deliver_wrapped(ctx, job, storage_r);
+		break;
+	case PEC_DELIVERY_REFUSE:
+	default:
+		ret = deliver_refuse(ctx, job, storage_r);
+		break;
+	}
+	pec_job_free(&job);
+	return ret;
+}
+
+int pec_deliver_precheck(struct mail_user *user, struct mail *src_mail, const struct smtp_address *mail_from,
+			 const struct smtp_address *rcpt_to, const char **refusal_r)
+{
+	struct pec_job *job;
+	const char *tempfail;
+
+	pec_deliver_forget();
+	/* on failure the hook meets the same problem and answers 4xx with the reason */
+	if (pec_job_create(user, src_mail, mail_from, rcpt_to, &job, &tempfail) < 0)
+		return 0;
+	if (job->v.action != PEC_DELIVERY_REFUSE) {
+		pending = job;
+		return 0;
+	}
+	*refusal_r = refusal_text(job);
+	refusal_record(user->event, job, *refusal_r);
+	pec_job_free(&job);
+	return 1;
+}
+
+void pec_deliver_forget(void)
+{
+	pec_job_free(&pending);
+}

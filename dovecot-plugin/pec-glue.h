@@ -1,0 +1,48 @@
+/* pec-glue.h - the small pure decisions of the Dovecot adapter (no storage, no network), unit-tested
+ * with Dovecot's lib-test (tests/dovecot/).  All PEC decisions are the core's; these only map the
+ * core's verdicts and Dovecot's errors onto each other. */
+#ifndef PEC_GLUE_H
+#define PEC_GLUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "mail-error.h"
+#include "pec/delivery.h"
+
+/* The two steps of a certified delivery remembered in Dovecot's duplicate database. */
+enum pec_glue_stage {
+	PEC_GLUE_STAGE_STORED,  /* the busta is in the mailbox */
+	PEC_GLUE_STAGE_RECEIPT, /* the avvenuta consegna was submitted */
+};
+
+#define PEC_GLUE_DUP_KEY_MAX 64
+
+/* pec_glue_dup_key - idempotence key of (identificativo, recipient) for one stage:
+ * "pec-stored:" or "pec-receipt:" + SHA-1 hex of identificativo LF recipient, where the identificativo
+ * loses surrounding blanks and angle brackets and the recipient is lower-cased.  Returns the key
+ * length, or 0 when the identificativo or the recipient is empty (no key: no idempotence). */
+size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,
+			char key_r[PEC_GLUE_DUP_KEY_MAX]);
+
+/* pec_glue_mailbox - where a verdict is stored: the delivery's default mailbox for certified and
+ * plain messages, anomaly_mailbox (when set) for a wrapped one, NULL for a refusal. */
+const char *pec_glue_mailbox(enum pec_delivery_action action, const char *default_mailbox,
+			     const char *anomaly_mailbox);
+
+/* pec_glue_save_failure - a failed save of a valid busta: 1 with *failure_r when it is definitive
+ * (the sender gets an avviso di mancata consegna), 0 when it is temporary (LMTP 4xx, retried). */
+int pec_glue_save_failure(enum mail_error error, bool mailbox_full, enum pec_delivery_failure *failure_r);
+
+/* pec_glue_parse_bool - a yes/no setting: NULL or "" gives def; 1 on success, 0 on a bad value */
+int pec_glue_parse_bool(const char *value, bool def, bool *result_r);
+
+/* pec_glue_ascii - copy text into out as one printable US-ASCII line (SMTP replies, log fields):
+ * Italian accented letters become their base letter plus an apostrophe, other non-ASCII bytes and
+ * controls become '?' or ' '. */
+void pec_glue_ascii(const char *text, char *out, size_t outlen);
+
+/* pec_glue_identificativo - the identificativo of a verdict for logs and keys: the daticert's, else
+ * the Message-ID, else "" */
+const char *pec_glue_identificativo(const struct pec_delivery_verdict *v);
+
+#endif

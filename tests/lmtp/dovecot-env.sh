@@ -1,0 +1,148 @@
+# dovecot-env.sh - a private Dovecot (LMTP only) and a Postfix smtp-sink capture, for the lmtp tests.
+#
+# Everything lives under $DC_DIR; ports are chosen at run time; every process started here is stopped
+# by pid in dc_cleanup (also on failure, via the caller's EXIT trap).  Bounded waits only.
+#
+# Inputs (set before dc_setup): DC_DIR, DC_PLUGIN_SO (the plugin built in the build dir), DC_PEC_CONF
+# (provider config for the plugin), DC_USERS (passwd-file lines), DC_PLUGINS (mail_plugins added for
+# lmtp and lda, e.g. "sieve pec").
+
+# dc_free_ports N: N distinct free TCP ports on 127.0.0.1 (bound together, so distinct)
+dc_free_ports() {
+  python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+
+# dc_wait_port PORT SECONDS: wait until something listens on 127.0.0.1:PORT
+dc_wait_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+dc_setup() {
+  read -r DC_LMTP_PORT DC_SINK_PORT <<<"$(dc_free_ports 2)"
+  mkdir -p "$DC_DIR/run" "$DC_DIR/state" "$DC_DIR/home" "$DC_DIR/modules" "$DC_DIR/sink"
+  chmod 755 "$DC_DIR" "$DC_DIR/home"
+  chown nobody:nogroup "$DC_DIR/home"
+  # The plugin directory: our plugin from the build dir, Dovecot's own quota plugin next to it.
+  ln -sf "$DC_PLUGIN_SO" "$DC_DIR/modules/lib95_pec_plugin.so"
+  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$DC_DIR/modules/lib10_quota_plugin.so"
+  # Pigeonhole (dovecot-sieve), when installed: the plugin must wrap its delivery hook
+  if [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]; then
+    ln -sf /usr/lib/dovecot/modules/lib90_sieve_plugin.so "$DC_DIR/modules/lib90_sieve_plugin.so"
+  fi
+  printf '%s\n' "$DC_USERS" > "$DC_DIR/users"
+  cat > "$DC_DIR/dovecot.conf" <<CONF
+base_dir = $DC_DIR/run
+state_dir = $DC_DIR/state
+log_path = $DC_DIR/dovecot.log
+info_log_path = $DC_DIR/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_location = maildir:~/Maildir
+mail_plugin_dir = $DC_DIR/modules
+mail_plugins = quota
+hostname = mx.pec-esempio.test
+postmaster_address = postmaster@pec-esempio.test
+submission_host = 127.0.0.1:$DC_SINK_PORT
+lmtp_rcpt_check_quota = no
+lda_mailbox_autocreate = yes
+quota_full_tempfail = no
+passdb {
+  driver = passwd-file
+  args = $DC_DIR/users
+}
+userdb {
+  driver = passwd-file
+  args = $DC_DIR/users
+  default_fields = home=$DC_DIR/home/%u
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $DC_LMTP_PORT
+  }
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+protocol lmtp {
+  mail_plugins = \$mail_plugins ${DC_PLUGINS:-pec}
+}
+protocol lda {
+  mail_plugins = \$mail_plugins ${DC_PLUGINS:-pec}
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=100M
+  pec_config = $DC_PEC_CONF
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+CONF
+}
+
+# dc_watchdog: if this shell dies without cleaning up (SIGKILL from a test timeout), stop what it
+# started: the pids listed in $DC_DIR/pids
+dc_watchdog() {
+  local parent=$$ dir=$DC_DIR
+  (
+    trap '' INT TERM HUP
+    while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+    [ -f "$dir/pids" ] && while read -r p; do kill -TERM "$p" 2>/dev/null; done < "$dir/pids"
+  ) >/dev/null 2>&1 &
+  DC_WATCHDOG_PID=$!
+}
+
+# dc_start_sink: smtp-sink, every transaction dumped to its own file under sink/ (drops root to nobody)
+dc_start_sink() {
+  chown nobody "$DC_DIR/sink"
+  smtp-sink -u nobody -d "$DC_DIR/sink/%Y%m%d%H%M%S." 127.0.0.1:"$DC_SINK_PORT" 64 \
+    >>"$DC_DIR/smtp-sink.log" 2>&1 &
+  DC_SINK_PID=$!
+  echo "$DC_SINK_PID" >> "$DC_DIR/pids"
+  dc_wait_port "$DC_SINK_PORT" 10 || { echo "smtp-sink did not start" >&2; return 1; }
+}
+
+dc_start() {
+  dc_watchdog
+  dc_start_sink || return 1
+  dovecot -c "$DC_DIR/dovecot.conf" -F >"$DC_DIR/dovecot.stderr" 2>&1 &
+  DC_DOVECOT_PID=$!
+  echo "$DC_DOVECOT_PID" >> "$DC_DIR/pids"
+  dc_wait_port "$DC_LMTP_PORT" 20 || { echo "dovecot did not start:" >&2; cat "$DC_DIR/dovecot.stderr" "$DC_DIR/dovecot.log" >&2 2>/dev/null; return 1; }
+}
+
+# dc_stop_pid PID SECONDS: TERM, wait (bounded), then KILL
+dc_stop_pid() {
+  local pid=$1 deadline=$((SECONDS + $2))
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  while [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+dc_cleanup() {
+  dc_stop_pid "${DC_DOVECOT_PID:-}" 10
+  dc_stop_pid "${DC_SINK_PID:-}" 5
+  dc_stop_pid "${DC_WATCHDOG_PID:-}" 3
+}
