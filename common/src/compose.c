@@ -1,4 +1,5 @@
 /* compose.c - assemble and sign the messages a provider emits. */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,24 +51,33 @@ static char *text_of(const struct pec_strv *lines)
     return pec_buf_steal(&b, NULL);
 }
 
-/* boundary_for - a deterministic boundary, so the same event always renders the same bytes */
-static void boundary_for(const char *msgid, const char *tag, char out[64])
+/* boundary_for - a deterministic boundary, so the same event always renders the same bytes.  It is drawn
+ * again while the attached original holds it: an anomaly keeps the received Message-ID, so a message of
+ * ours (or one made to look like it) would otherwise carry the very delimiters that close our parts. */
+static void boundary_for(const struct pec_compose *c, const char *msgid, const char *tag, char out[64])
 {
-    char hex[41];
+    char hex[41], *seed;
 
-    pec_sha1_hex(msgid, strlen(msgid), hex);
+    for (unsigned n = 0;; n++) {
+        seed = n ? g_strdup_printf("%s#%u", msgid, n) : g_strdup(msgid);
+        pec_sha1_hex(seed, strlen(seed), hex);
+        g_free(seed);
+        snprintf(out, 64, "----=_PEC_%.24s_", hex);
+        if (c->original == NULL || memmem(c->original, c->original_len, out, strlen(out)) == NULL)
+            break;
+    }
     snprintf(out, 64, "----=_PEC_%.24s_%s", hex, tag);
 }
 
 /* alternative_part - text/plain and text/html of the readable text */
-static GMimeObject *alternative_part(const struct pec_strv *lines, const char *msgid)
+static GMimeObject *alternative_part(const struct pec_compose *c, const struct pec_strv *lines, const char *msgid)
 {
     GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
     char *text = text_of(lines), *html = html_of(lines);
     GMimePart *tp = mime_text_part("plain", text), *hp = mime_text_part("html", html);
     char bnd[64];
 
-    boundary_for(msgid, "alt", bnd);
+    boundary_for(c, msgid, "alt", bnd);
     g_mime_multipart_set_boundary(alt, bnd);
     g_mime_multipart_add(alt, GMIME_OBJECT(tp));
     g_mime_multipart_add(alt, GMIME_OBJECT(hp));
@@ -149,8 +159,14 @@ static int attachment_for(const struct pec_compose *c, const struct pec_daticert
         g_object_unref(m);
         return 0;
     case PEC_MSG_BUSTA_ANOMALIA:
-        if ((m = mime_parse(c->original, c->original_len, NULL)) == NULL)
-            break;
+        if ((m = mime_parse(c->original, c->original_len, NULL)) == NULL) {
+            /* not even a header section: what arrived is still delivered, attached byte for byte */
+            *part_r = GMIME_OBJECT(mime_file_part("message", "rfc822", "messaggio-originale.eml", "inline",
+                                                  c->original, c->original_len,
+                                                  eightbit ? GMIME_CONTENT_ENCODING_8BIT
+                                                           : GMIME_CONTENT_ENCODING_7BIT));
+            return 0;
+        }
         *part_r = message_part(m, "messaggio-originale.eml", eightbit);
         g_object_unref(m);
         return 0;
@@ -195,11 +211,11 @@ static int signed_content(const struct pec_compose *c, const struct pec_daticert
         g_object_unref(mixed);
         return -1;
     }
-    boundary_for(msgid, "mixed", bnd);
+    boundary_for(c, msgid, "mixed", bnd);
     g_mime_multipart_set_boundary(mixed, bnd);
     g_mime_multipart_set_prologue(mixed, "This is a multi-part message in MIME format.");
     compose_text(c, d, &lines);
-    alt = alternative_part(&lines, msgid);
+    alt = alternative_part(c, &lines, msgid);
     g_mime_multipart_add(mixed, alt);
     g_object_unref(alt);
     pec_strv_clear(&lines);
@@ -227,6 +243,25 @@ static int signed_content(const struct pec_compose *c, const struct pec_daticert
     return 0;
 }
 
+/* append_header - append a header; an address header is left out when it holds no address, because
+ * GMime then writes it without its line end and glues the next header (X-Trasporto...) to it */
+static void append_header(GMimeObject *dst, const char *name, const char *value)
+{
+    static const char *const addr_headers[] = { "To", "Cc", "Reply-To", "From", "Sender" };
+
+    for (size_t i = 0; i < sizeof(addr_headers) / sizeof(addr_headers[0]); i++) {
+        if (g_ascii_strcasecmp(name, addr_headers[i]) == 0) {
+            InternetAddressList *l = internet_address_list_parse(NULL, value);
+            int n = l ? internet_address_list_length(l) : 0;
+            if (l)
+                g_object_unref(l);
+            if (n == 0)
+                return;
+        }
+    }
+    g_mime_object_append_header(dst, name, value, "utf-8");
+}
+
 /* copy_header - copy every occurrence of a header from src to dst, in order */
 static void copy_header(GMimeObject *dst, GMimeObject *src, const char *name)
 {
@@ -235,7 +270,7 @@ static void copy_header(GMimeObject *dst, GMimeObject *src, const char *name)
     for (int i = 0; i < g_mime_header_list_get_count(hl); i++) {
         GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
         if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
-            g_mime_object_append_header(dst, name, g_mime_header_get_value(h), "utf-8");
+            append_header(dst, name, g_mime_header_get_value(h));
     }
 }
 
@@ -259,7 +294,7 @@ static void top_headers(const struct pec_issuer *iss, const struct pec_compose *
             if (orig)
                 copy_header(o, GMIME_OBJECT(orig), inherited[i]);
         if (orig == NULL || mime_header(GMIME_OBJECT(orig), "Reply-To") == NULL)
-            g_mime_object_append_header(o, "Reply-To", d->mittente, "utf-8");
+            append_header(o, "Reply-To", d->mittente);
         g_mime_object_append_header(o, "X-Trasporto",
                                     c->type == PEC_MSG_BUSTA_TRASPORTO ? "posta-certificata" : "errore", NULL);
         from = g_strdup_printf("\"Per conto di: %s\" <%s>", d->mittente, iss->service_address);
@@ -273,7 +308,7 @@ static void top_headers(const struct pec_issuer *iss, const struct pec_compose *
         GString *to = g_string_new(NULL);
         for (size_t i = 0; i < c->n_to; i++)
             g_string_append_printf(to, "%s%s", i ? ", " : "", c->to[i]);
-        g_mime_object_append_header(o, "To", to->str, "utf-8");
+        append_header(o, "To", to->str);
         g_string_free(to, TRUE);
     }
     {
@@ -289,8 +324,9 @@ static void top_headers(const struct pec_issuer *iss, const struct pec_compose *
         g_mime_object_append_header(o, "X-TipoRicevuta", pec_ricevuta_name(d->ricevuta), NULL);
     if (shape->virus_header)
         g_mime_object_append_header(o, "X-VerificaSicurezza", "errore", NULL);
-    if (c->type == PEC_MSG_RILEVAZIONE_VIRUS && c->x_mittente)
-        g_mime_object_append_header(o, "X-Mittente", c->x_mittente, "utf-8");
+    /* §2.10: a rilevazione virus always names the original sender, which the facts hold anyway */
+    if (c->type == PEC_MSG_RILEVAZIONE_VIRUS)
+        g_mime_object_append_header(o, "X-Mittente", c->x_mittente ? c->x_mittente : d->mittente, "utf-8");
 
     g_mime_format_options_set_newline_format(fmt, GMIME_NEWLINE_FORMAT_DOS);
     g_mime_header_list_write_to_stream(g_mime_object_get_header_list(o), fmt, mem);
@@ -355,13 +391,15 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
     pec_mime_init();
     memset(&d, 0, sizeof(d));
     if (c->type == PEC_MSG_BUSTA_TRASPORTO || c->type == PEC_MSG_BUSTA_ANOMALIA) {
-        if (c->original == NULL || (orig = mime_parse(c->original, c->original_len, NULL)) == NULL) {
+        /* an anomaly wraps whatever arrived, even bytes GMime cannot read as a message (orig NULL) */
+        if (c->original == NULL || ((orig = mime_parse(c->original, c->original_len, NULL)) == NULL &&
+                                    c->type == PEC_MSG_BUSTA_TRASPORTO)) {
             pec_error_set(err, PEC_ERR_INVALID, "%s: no original message to wrap", shape->name);
             return -1;
         }
     }
     if (c->type == PEC_MSG_BUSTA_ANOMALIA) {
-        const char *id = g_mime_message_get_message_id(orig);
+        const char *id = orig ? g_mime_message_get_message_id(orig) : NULL;
         anomaly_facts(orig, &d, &an_to, &an_from);
         /* RFC 6109 §3.2.2: the anomaly keeps the Message-ID it arrived with */
         if (id && *id)
@@ -398,7 +436,7 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
         goto out;
 
     top_headers(iss, c, &d, orig, msgid_out, out);
-    boundary_for(msgid_out, "signed", bnd);
+    boundary_for(c, msgid_out, "signed", bnd);
     pec_buf_printf(out,
                    "MIME-Version: 1.0\r\n"
                    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=%s;\r\n"

@@ -7,11 +7,15 @@
 #include "pec/smime.h"
 
 /* hash_part - a text/plain "<name>.hash" part holding the SHA-1 of bytes */
-static GMimeObject *hash_part(const char *name, const struct pec_buf *bytes)
+static GMimeObject *hash_part(const char *name, struct pec_buf *bytes)
 {
     char hex[41], *fname = g_strdup_printf("%s.hash", name);
     GMimePart *p;
 
+    /* GMime gives the content without the CRLF it leaves to the next delimiter; the last line is hashed
+     * with its line end like the others, as the sender gets it by encoding the file */
+    if (bytes->len > 0 && bytes->data[bytes->len - 1] != '\n')
+        pec_buf_puts(bytes, "\r\n");
     pec_sha1_hex(bytes->data ? bytes->data : "", bytes->len, hex);
     p = mime_file_part("text", "plain", fname, "attachment", hex, 40, GMIME_CONTENT_ENCODING_7BIT);
     g_free(fname);

@@ -41,13 +41,17 @@ const struct msg_shape compose_shapes[PEC_MSG_COUNT] = {
 static void line(struct pec_strv *lines, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void line(struct pec_strv *lines, const char *fmt, ...)
 {
-    char buf[4096];
+    char buf[4096], *valid;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    pec_strv_push(lines, buf);
+    /* a long subject is cut here, possibly inside a character: the ISO-8859-1 conversion (which aborts)
+     * and the HTML escaping need valid UTF-8 */
+    valid = g_utf8_make_valid(buf, -1);
+    pec_strv_push(lines, valid);
+    g_free(valid);
 }
 
 /* recipient_lines - every original recipient, marked certified or ordinary as the acceptance does */

@@ -110,7 +110,8 @@ static int set_value(struct config_snapshot *c, const struct key_spec *k, const 
 
     switch (k->kind) {
     case K_DOMAIN:
-        if (!valid_domain(v))
+        /* the mail domain ends every PEC identifier: longer ones do not fit PEC_ID_MAX (pec_idgen panics) */
+        if (!valid_domain(v) || strlen(v) > 63)
             goto bad;
         /* fall through */
     case K_STRING:

@@ -30,8 +30,18 @@ static int is_certified(const char *addr, const struct pec_index *index, const c
 /* header_addresses - bare addresses of one header of the message (none when absent) */
 static int header_addresses(GMimeMessage *m, const char *name, struct pec_strv *out, struct pec_error *err)
 {
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
     const char *v = mime_header(GMIME_OBJECT(m), name);
+    int count = 0;
 
+    /* RFC 5322 §3.6 allows each of these once; reading only the first would certify a sender or a
+     * recipient list other than the one a mail reader may show */
+    for (int i = 0; i < g_mime_header_list_get_count(hl); i++)
+        count += g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), name) == 0;
+    if (count > 1) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s appears %d times", name, count);
+        return -1;
+    }
     if (v == NULL)
         return 0;
     if (pec_addr_list_parse(v, out, err) < 0) {

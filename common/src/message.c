@@ -91,9 +91,44 @@ static void find_service_parts(GMimeObject *content, GMimePart **daticert_r, GMi
     }
 }
 
+/* find_delimiter - the next line at or after p that is a "--boundary" delimiter, or NULL */
+static const char *find_delimiter(const char *start, const char *p, const char *end, const char *bnd, size_t bl)
+{
+    for (; p + 2 + bl <= end; p++) {
+        if ((p == start || p[-1] == '\n') && p[0] == '-' && p[1] == '-' && memcmp(p + 2, bnd, bl) == 0) {
+            char c = p + 2 + bl < end ? p[2 + bl] : '\n';
+            if (c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '-')
+                return p;
+        }
+    }
+    return NULL;
+}
+
+/* signed_bytes - the first part of a multipart/signed exactly as received, CRLF-canonical: the signature
+ * covers those bytes, and GMime's re-serialisation of a damaged or unusual part need not reproduce them */
+static int signed_bytes(const char *raw, size_t len, const char *bnd, struct pec_buf *out)
+{
+    const char *end = raw + len, *d1, *c, *d2, *e;
+    size_t bl = bnd ? strlen(bnd) : 0;
+
+    if (bl == 0 || (d1 = find_delimiter(raw, raw, end, bnd, bl)) == NULL ||
+        (c = memchr(d1, '\n', (size_t)(end - d1))) == NULL || (d2 = find_delimiter(raw, ++c, end, bnd, bl)) == NULL)
+        return -1;
+    /* the line end before the next delimiter belongs to the delimiter */
+    e = d2 > c ? d2 - 1 : c;
+    if (e > c && e[-1] == '\r')
+        e--;
+    for (const char *p = c; p < e; p++) {
+        if (*p == '\n' && (p == c || p[-1] != '\r'))
+            pec_buf_append(out, "\r", 1);
+        pec_buf_append(out, p, 1);
+    }
+    return 0;
+}
+
 /* check_signed - verify a multipart/signed body and read its service parts */
-static int check_signed(GMimeObject *body, const struct pec_analyze_opts *opts, struct pec_analysis *a,
-                        struct pec_error *err)
+static int check_signed(const void *raw, size_t len, GMimeObject *body, const struct pec_analyze_opts *opts,
+                        struct pec_analysis *a, struct pec_error *err)
 {
     GMimeMultipart *mp = GMIME_MULTIPART(body);
     struct pec_buf content = PEC_BUF_INIT, sig = PEC_BUF_INIT;
@@ -119,7 +154,8 @@ static int check_signed(GMimeObject *body, const struct pec_analyze_opts *opts, 
         a->sig.status = PEC_SIG_INVALID;
         return 0;
     }
-    mime_write(signed_part, &content);
+    if (signed_bytes(raw, len, g_mime_multipart_get_boundary(mp), &content) < 0)
+        mime_write(signed_part, &content);
     mime_part_bytes(GMIME_PART(sig_part), &sig);
     if (pec_smime_verify(opts->trust, content.data ? content.data : "", content.len, sig.data, sig.len, opts->now,
                          &a->sig, err) < 0)
@@ -269,6 +305,7 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
                         struct pec_error *err)
 {
     static const struct pec_analyze_opts no_opts;
+    struct pec_strv problems = PEC_STRV_INIT;
     GMimeMessage *m;
     GMimeObject *body;
     int is_signed;
@@ -276,9 +313,10 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
     memset(a, 0, sizeof(*a));
     if (opts == NULL)
         opts = &no_opts;
-    m = mime_parse(raw, len, &a->errors);
+    m = mime_parse(raw, len, &problems);
     if (m == NULL || !has_headers(m)) {
         a->kind = PEC_KIND_MALFORMATA;
+        a->errors = problems;
         add_error(a, "not an Internet message: no header section");
         if (m)
             g_object_unref(m);
@@ -287,12 +325,20 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
     read_headers(m, a);
     body = g_mime_message_get_mime_part(m);
     is_signed = body != NULL && GMIME_IS_MULTIPART(body) && mime_is_type(body, "multipart", "signed");
-    if (is_signed && check_signed(body, opts, a, err) < 0) {
+    if (is_signed && check_signed(raw, len, body, opts, a, err) < 0) {
         g_object_unref(m);
+        pec_strv_clear(&problems);
+        pec_analysis_clear(a); /* nothing half-filled for the caller to free */
         return -1;
     }
     g_object_unref(m);
     classify(a, is_signed);
+    /* an anomaly carries a defective message by design: when the provider's signature holds, the parser's
+     * complaints are about what it wraps (and the headers it inherited), not about the envelope */
+    if (!(a->kind == PEC_KIND_BUSTA_ANOMALIA && a->sig.status == PEC_SIG_VALID))
+        for (size_t i = 0; i < problems.n; i++)
+            add_error(a, "%s", problems.v[i]);
+    pec_strv_clear(&problems);
     if (a->kind == PEC_KIND_ORDINARIA) {
         add_error(a, "not a PEC message: ordinary mail");
         return 0;

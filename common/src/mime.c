@@ -279,6 +279,32 @@ static int collect_mailboxes(InternetAddressList *list, struct pec_strv *out, st
     return n;
 }
 
+/* stray_angle - a '>' that closes no '<' outside quotes and comments: never an address list, and GMime's
+ * address parser leaks memory on it (3.2.13: "a>"), so such a value must not reach it */
+static int stray_angle(const char *s)
+{
+    int quoted = 0, comment = 0, angle = 0;
+
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+        } else if (quoted) {
+            quoted = *s != '"';
+        } else if (comment) {
+            comment += *s == '(' ? 1 : *s == ')' ? -1 : 0;
+        } else if (*s == '"') {
+            quoted = 1;
+        } else if (*s == '(') {
+            comment = 1;
+        } else if (*s == '<') {
+            angle++;
+        } else if (*s == '>' && angle-- == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* pec_addr_list_parse - bare addresses of a header value */
 int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_error *err)
 {
@@ -286,6 +312,13 @@ int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_erro
     InternetAddressList *list;
     int n;
 
+    /* a blank value (an empty Cc:) holds no address; GMime would call it unparseable */
+    if (value[strspn(value, " \t\r\n")] == '\0')
+        return 0;
+    if (stray_angle(value)) {
+        pec_error_set(err, PEC_ERR_INVALID, "not an address list: \"%.200s\"", value);
+        return -1;
+    }
     pec_mime_init();
     opts = g_mime_parser_options_new();
     g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_STRICT);
