@@ -22,10 +22,37 @@
 #include "outbox.h"
 #include "pec/buf.h"
 #include "pec/log.h"
+#include "pec/submit.h"
 #include "pec/mime.h"
+#include "pec/message.h"
 #include "pec/runtime.h"
+#include "pec/trace_facts.h"
 
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
+static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
+
+/* trace_sent - log a message we have just handed to Postfix, and the recipient states it settles */
+static int trace_sent(const void *msg, size_t len)
+{
+    struct pec_analysis a;
+    struct pec_trace_facts f;
+    struct pec_error err = { 0 };
+    int rc = 0;
+
+    if (trace == NULL)
+        return 0;
+    if (pec_message_analyze(msg, len, NULL, &a, &err) < 0) {
+        pec_warn("pec-emitter: cannot read back a sent message: %s", err.msg);
+        return -1;
+    }
+    if (pec_trace_facts_of(&a, 0, a.has_daticert ? a.daticert.when : time(NULL), NULL, &f) == 0 &&
+        pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
+        pec_warn("pec-emitter: trace: %s", err.msg);
+        rc = -1;
+    }
+    pec_analysis_clear(&a);
+    return rc;
+}
 
 struct lmtp_conn {
     int fd;
@@ -82,25 +109,26 @@ static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
     struct pec_error err = { 0 };
 
     (void)ctx;
-    if (outbox_inject_sendmail(cfg->sendmail_command, cfg->service_address, rcpt, msg, len, &err) < 0) {
+    if (pec_submit_sendmail(cfg->sendmail_command, cfg->service_address, rcpt, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
-    return 0;
+    /* traced once sent: a failure here retries the whole entry, and a re-sent copy keeps its Message-ID */
+    return trace_sent(msg, len);
 }
 
 /* sink_quarantine - keep an infected message for 30 months (the folder is the operator's archive) */
-static int sink_quarantine(void *ctx, const char *key, const void *msg, size_t len)
+static int sink_quarantine(void *ctx, const char *name, const void *msg, size_t len)
 {
     char path[4096];
     FILE *f;
 
     (void)ctx;
     if (cfg->quarantine_dir == NULL) {
-        pec_warn("pec-emitter: no quarantine_dir configured for %s", key);
+        pec_warn("pec-emitter: no quarantine_dir configured for %s", name);
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/%s.eml", cfg->quarantine_dir, key);
+    snprintf(path, sizeof(path), "%s/%s.eml", cfg->quarantine_dir, name);
     if ((f = fopen(path, "wb")) == NULL || fwrite(msg, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         if (f)
             fclose(f);
@@ -257,6 +285,11 @@ int main(int argc, char **argv)
     cfg = rt->cfg;
     if (cfg->outbox_dir == NULL || cfg->marker_domain == NULL)
         pec_fatal("pec-emitter: %s: outbox_dir and marker_domain are required", config);
+    if (cfg->database) {
+        struct pec_trace_settings ts = { cfg->node_id, 8, 3, 5000 };
+        if ((trace = pec_trace_open(cfg->database, &ts, &err)) == NULL)
+            pec_fatal("pec-emitter: %s: database: %s", config, err.msg);
+    }
     lfd = listen_on(listen_spec);
     pec_info("pec-emitter: %s listening on %s", cfg->mail_domain, listen_spec);
     for (;;) {

@@ -65,6 +65,13 @@ int main(int argc, char **argv)
         if ((boxes = mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
             pec_fatal("pec-milter: %s", err.msg);
     }
+    if (rt->cfg->database) {
+        struct pec_trace_settings ts = { rt->cfg->node_id, 8, 3, 5000 };
+        if ((app.trace = pec_trace_open(rt->cfg->database, &ts, &err)) == NULL)
+            pec_fatal("pec-milter: %s: database: %s", config, err.msg);
+    } else {
+        pec_warn("pec-milter: %s: no database configured: events are logged, not traced", config);
+    }
     app.rt = rt;
     app.mailboxes = boxes;
     app.access = (struct pec_access_ctx){ rt->cfg, &rt->issuer, rt->index, login_is_mailbox, NULL };
@@ -72,6 +79,7 @@ int main(int argc, char **argv)
     pec_info("pec-milter: %s point for %s on %s", role, rt->cfg->mail_domain, sock);
     status = milter_run(&app, sock, timeout);
     mailboxes_free(&boxes);
+    pec_trace_free(&app.trace);
     pec_runtime_free(&rt);
     return status;
 }

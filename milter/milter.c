@@ -16,8 +16,10 @@
 #include "outbox.h"
 #include "pec/access.h"
 #include "pec/log.h"
+#include "pec/submit.h"
 #include "pec/mime.h"
 #include "pec/reception.h"
+#include "pec/trace_facts.h"
 
 static const struct milter_app *app; /* set once before smfi_main, read-only afterwards */
 
@@ -201,7 +203,7 @@ static int add_marker(SMFICTX *ctx, const char *key)
 
 /* owe - spool the messages owed once the message is queued; key_r gets the marker key */
 static int owe(const struct pec_outgoing *out, size_t n, const char *rcpt1, const struct pec_buf *msg1,
-               int quarantine, char key_r[OUTBOX_KEY_MAX], struct pec_error *err)
+               const char *quarantine, char key_r[OUTBOX_KEY_MAX], struct pec_error *err)
 {
     struct outbox_entry *e = outbox_entry_new(app->rt->cfg->outbox_dir, err);
     int rc = 0;
@@ -213,7 +215,7 @@ static int owe(const struct pec_outgoing *out, size_t n, const char *rcpt1, cons
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = outbox_entry_add(e, out[i].to, out[i].bytes.data, out[i].bytes.len, err);
     if (rc == 0 && quarantine)
-        rc = outbox_entry_quarantine(e, err);
+        rc = outbox_entry_quarantine(e, quarantine, err);
     if (rc == 0)
         rc = outbox_entry_commit(e, err);
     if (rc == 0)
@@ -253,6 +255,70 @@ static int quarantine_now(const char *id, const void *data, size_t len, struct p
     return 0;
 }
 
+/* trace_submission - the submitted message, its recipients and one event, in one transaction (no-op
+ * without a trace store) */
+static int trace_submission(const struct pec_access_verdict *v, enum pec_trace_type type, const char *qid,
+                            const char *virus, struct pec_error *err)
+{
+    struct pec_trace_rcpt rcpts[PEC_TRACE_FACTS_MAX_RCPTS];
+    const struct pec_daticert *d = &v->facts;
+    struct pec_trace_message m = { 0 };
+    struct pec_trace_event ev = { 0 };
+    char msgid[PEC_ID_MAX + 2];
+    size_t n = d->n_destinatari < PEC_TRACE_FACTS_MAX_RCPTS ? d->n_destinatari : PEC_TRACE_FACTS_MAX_RCPTS;
+
+    if (app->trace == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        rcpts[i].address = d->destinatari[i].addr;
+        rcpts[i].kind = d->destinatari[i].esterno ? PEC_RCPT_ESTERNO : PEC_RCPT_CERTIFICATO;
+        rcpts[i].cc = i >= v->n_to;
+    }
+    m.identificativo = v->identificativo;
+    m.client_msgid = d->msgid;
+    m.sender = d->mittente;
+    m.subject = d->oggetto;
+    m.receipt_type = type == PEC_TRACE_BUSTA_TRASPORTO ? pec_ricevuta_name(d->ricevuta) : NULL;
+    m.queue_id = qid;
+    m.accepted_at = v->when;
+    m.rcpts = rcpts;
+    m.n_rcpts = n;
+    snprintf(msgid, sizeof(msgid), "<%s>", type == PEC_TRACE_BUSTA_TRASPORTO ? v->identificativo : v->receipt_id);
+    ev.time = v->when;
+    ev.type = type;
+    ev.identificativo = v->identificativo;
+    ev.message_id = msgid;
+    ev.queue_id = qid;
+    ev.sender = d->mittente;
+    ev.rcpts = rcpts;
+    ev.n_rcpts = n;
+    ev.subject = d->oggetto;
+    ev.gestore = app->rt->cfg->provider_name;
+    ev.receipt_type = m.receipt_type;
+    ev.errore = type == PEC_TRACE_BUSTA_TRASPORTO ? "nessuno" : virus ? "virus" : "altro";
+    ev.errore_esteso = type == PEC_TRACE_BUSTA_TRASPORTO ? NULL : virus ? virus : v->reply_text;
+    ev.virus = virus;
+    return pec_trace_accept(app->trace, &m, &ev, 1, err);
+}
+
+/* trace_quarantine - the reference to a kept infected message */
+static int trace_quarantine(const char *id, time_t when, const char *virus, const char *ref, const char *sender,
+                            enum pec_trace_type type, struct pec_error *err)
+{
+    struct pec_trace_quarantine q = { id, when, virus, ref, NULL, sender };
+    struct pec_trace_event ev = { 0 };
+
+    if (app->trace == NULL)
+        return 0;
+    ev.time = when;
+    ev.type = type;
+    ev.identificativo = id;
+    ev.sender = sender;
+    ev.virus = virus;
+    ev.errore = "virus";
+    return pec_trace_quarantine(app->trace, &q, &ev, 1, err);
+}
+
 /* eom_access - certify or refuse a submission */
 static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
 {
@@ -268,12 +334,22 @@ static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
         return tempfail(ctx, err.msg);
     if (pec_access_end(c->access, time(NULL), infected ? virus : NULL, &v, &err) < 0)
         return tempfail(ctx, err.msg);
-    if (infected && quarantine_now(v.identificativo, raw, raw_len, &err) < 0) {
-        pec_access_verdict_clear(&v);
-        return tempfail(ctx, err.msg);
+    if (infected) {
+        char ref[512];
+        snprintf(ref, sizeof(ref), "%s/%s.eml", app->rt->cfg->quarantine_dir ? app->rt->cfg->quarantine_dir : "",
+                 v.identificativo);
+        if (quarantine_now(v.identificativo, raw, raw_len, &err) < 0 ||
+            trace_quarantine(v.identificativo, v.when, virus, ref, c->mail_from, PEC_TRACE_NON_ACCETTAZIONE_VIRUS,
+                             &err) < 0) {
+            pec_access_verdict_clear(&v);
+            return tempfail(ctx, err.msg);
+        }
     }
     if (v.action == PEC_ACCESS_ACCEPT) {
-        if (owe(NULL, 0, v.receipt_to, &v.receipt, 0, key, &err) < 0)
+        /* the order keeps the invariants: the accettazione is spooled, the certification is traced, and
+         * only then is the message rewritten and handed back to Postfix */
+        if (owe(NULL, 0, v.receipt_to, &v.receipt, NULL, key, &err) < 0 ||
+            trace_submission(&v, PEC_TRACE_BUSTA_TRASPORTO, qid, NULL, &err) < 0)
             rc = tempfail(ctx, err.msg);
         else if (replace_message(ctx, c, &v.busta, v.busta_body_offset) < 0 || add_marker(ctx, key) < 0)
             rc = tempfail(ctx, "cannot rewrite the message into the busta");
@@ -283,8 +359,10 @@ static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
     } else {
         /* a refused message is never queued: its avviso goes out now, or the client must retry */
         if (v.receipt.len > 0 &&
-            outbox_inject_sendmail(app->rt->cfg->sendmail_command, app->rt->cfg->service_address, v.receipt_to,
-                                   v.receipt.data, v.receipt.len, &err) < 0) {
+            (trace_submission(&v, infected ? PEC_TRACE_NON_ACCETTAZIONE_VIRUS : PEC_TRACE_NON_ACCETTAZIONE, qid,
+                              infected ? virus : NULL, &err) < 0 ||
+             pec_submit_sendmail(app->rt->cfg->sendmail_command, app->rt->cfg->service_address, v.receipt_to,
+                                    v.receipt.data, v.receipt.len, &err) < 0)) {
             rc = tempfail(ctx, err.msg);
         } else {
             pec_info("%s: id=%s: non-accettazione: check=%s mittente=%s", qid, v.identificativo,
@@ -295,6 +373,42 @@ static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
     }
     pec_access_verdict_clear(&v);
     return rc;
+}
+
+/* quarantine_name - the file name an infected busta is kept under: its identificativo */
+static const char *quarantine_name(const struct pec_reception_verdict *v)
+{
+    return v->identificativo[0] ? v->identificativo : "senza-identificativo";
+}
+
+/* trace_reception - what a valid incoming PEC message means for the trace: a busta received (with its
+ * quarantine when infected), or a receipt that settles the state of one of our recipients */
+static int trace_reception(const struct pec_reception_verdict *v, const struct conn *c, const char *qid,
+                           const char *virus, struct pec_error *err)
+{
+    struct pec_trace_facts f;
+    time_t now = time(NULL);
+
+    if (app->trace == NULL || !v->analysis.valid || pec_trace_facts_of(&v->analysis, 1, now, qid, &f) < 0)
+        return 0;
+    if (v->analysis.kind == PEC_KIND_BUSTA_TRASPORTO) {
+        /* the recipients this provider took in charge: those the envelope kept */
+        f.ev.n_rcpts = 0;
+        for (size_t i = 0; i < c->rcpts.n && i < PEC_TRACE_FACTS_MAX_RCPTS; i++)
+            if (!pec_strv_has(&v->drop_rcpts, c->rcpts.v[i])) {
+                f.rcpts[f.ev.n_rcpts].address = c->rcpts.v[i];
+                f.rcpts[f.ev.n_rcpts].kind = PEC_RCPT_CERTIFICATO;
+                f.ev.n_rcpts++;
+            }
+        if (virus) {
+            f.ev.virus = virus;
+            char ref[512];
+            snprintf(ref, sizeof(ref), "%s/%s.eml", app->rt->cfg->quarantine_dir ? app->rt->cfg->quarantine_dir : "",
+                     quarantine_name(v));
+            return trace_quarantine(v->identificativo, now, virus, ref, f.ev.sender, PEC_TRACE_RICEZIONE, err);
+        }
+    }
+    return pec_trace_record(app->trace, &f.ev, 1, f.up, f.n_up, err);
 }
 
 /* eom_reception - classify what arrived and apply the decision */
@@ -311,6 +425,10 @@ static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
     if (pec_reception_decide(&app->reception, c->raw.data ? c->raw.data : "", c->raw.len, (const char *const *)c->rcpts.v,
                              c->rcpts.n, infected ? virus : NULL, time(NULL), &v, &err) < 0)
         return tempfail(ctx, err.msg);
+    if (v.action != PEC_RECEPTION_REJECT && trace_reception(&v, c, qid, infected ? virus : NULL, &err) < 0) {
+        pec_reception_verdict_clear(&v);
+        return tempfail(ctx, err.msg);
+    }
     if (v.action == PEC_RECEPTION_REJECT) {
         pec_info("%s: rifiuto: %s", qid, v.reply_text);
         smfi_setreply(ctx, v.reply_code, v.reply_xcode, v.reply_text);
@@ -340,7 +458,8 @@ static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
             MI_SUCCESS)
         rc = tempfail(ctx, "cannot mark the message");
     if (rc == SMFIS_CONTINUE && (v.n_out > 0 || v.action == PEC_RECEPTION_DISCARD)) {
-        if (owe(v.out, v.n_out, NULL, NULL, v.action == PEC_RECEPTION_DISCARD, key, &err) < 0)
+        if (owe(v.out, v.n_out, NULL, NULL, v.action == PEC_RECEPTION_DISCARD ? quarantine_name(&v) : NULL, key,
+                &err) < 0)
             rc = tempfail(ctx, err.msg);
         else if (add_marker(ctx, key) < 0)
             rc = tempfail(ctx, "cannot add the marker recipient");

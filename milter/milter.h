@@ -6,6 +6,7 @@
 #include "pec/access.h"
 #include "pec/reception.h"
 #include "pec/runtime.h"
+#include "pec/trace.h"
 
 enum milter_role { ROLE_ACCESS, ROLE_RECEPTION };
 
@@ -14,6 +15,7 @@ struct milter_app {
     enum milter_role role;
     const struct pec_runtime *rt;
     const struct mailboxes *mailboxes; /* reception point: our mailboxes */
+    struct pec_trace *trace;           /* the trace store; NULL when no database is configured */
     struct pec_access_ctx access;      /* the engines' contexts, built from the above */
     struct pec_reception_ctx reception;
 };

@@ -113,13 +113,18 @@ int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, 
     return 0;
 }
 
-/* outbox_entry_quarantine - flag the entry so the emitter keeps the queued copy */
-int outbox_entry_quarantine(struct outbox_entry *e, struct pec_error *err)
+/* outbox_entry_quarantine - flag the entry so the emitter keeps the queued copy under name */
+int outbox_entry_quarantine(struct outbox_entry *e, const char *name, struct pec_error *err)
 {
     char path[4200];
 
+    if (*name == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-@_") !=
+                              strlen(name) || name[0] == '.') {
+        pec_error_set(err, PEC_ERR_INVALID, "outbox: unusable quarantine name");
+        return -1;
+    }
     snprintf(path, sizeof(path), "%s/quarantine", e->tmp);
-    if (write_file_durably(path, "", 0, "", 0) < 0) {
+    if (write_file_durably(path, name, strlen(name), "", 0) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: write %s: %s", path, strerror(errno));
         return -1;
     }
@@ -267,7 +272,12 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
         return -1;
     snprintf(flag, sizeof(flag), "%s/quarantine", path);
     if (stat(flag, &st) == 0) {
-        if (sink->quarantine(sink->ctx, key, queued_msg, queued_len) < 0) {
+        struct pec_buf name = PEC_BUF_INIT;
+        int rc = read_all(flag, &name) < 0 || name.len == 0
+                     ? -1
+                     : sink->quarantine(sink->ctx, name.data, queued_msg, queued_len);
+        pec_buf_release(&name);
+        if (rc < 0) {
             pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: quarantine of %s failed", key);
             return -1;
         }
@@ -276,61 +286,6 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
     mkdir(donedir, 0750);
     if (rename(path, done) < 0 || fsync_path(donedir) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: finish %s: %s", key, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* outbox_inject_sendmail - run the sendmail command with the message on its input */
-int outbox_inject_sendmail(const char *command, const char *from, const char *rcpt, const void *msg, size_t len,
-                           struct pec_error *err)
-{
-    char *copy = strdup(command), *argv[32], *save = NULL, *tok;
-    int argc = 0, pipefd[2], status;
-    pid_t pid;
-
-    if (copy == NULL)
-        pec_panic("out of memory");
-    for (tok = strtok_r(copy, " \t", &save); tok && argc < 26; tok = strtok_r(NULL, " \t", &save))
-        argv[argc++] = tok;
-    argv[argc++] = "-i";
-    argv[argc++] = "-f";
-    argv[argc++] = (char *)from;
-    argv[argc++] = "--";
-    argv[argc++] = (char *)rcpt;
-    argv[argc] = NULL;
-    if (pipe(pipefd) < 0 || (pid = fork()) < 0) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "sendmail: %s", strerror(errno));
-        free(copy);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(pipefd[0], 0);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execv(argv[0], argv);
-        _exit(75);
-    }
-    close(pipefd[0]);
-    {
-        const char *p = msg;
-        size_t left = len;
-        while (left > 0) {
-            ssize_t n = write(pipefd[1], p, left);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            p += n;
-            left -= (size_t)n;
-        }
-    }
-    close(pipefd[1]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    free(copy);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "sendmail for %s failed (status %d)", rcpt, status);
         return -1;
     }
     return 0;

@@ -23,8 +23,9 @@ struct outbox_entry *outbox_entry_new(const char *dir, struct pec_error *err);
 const char *outbox_entry_key(const struct outbox_entry *e);
 /* outbox_entry_add - one message for one envelope recipient */
 int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, size_t len, struct pec_error *err);
-/* outbox_entry_quarantine - ask the emitter to keep the queued message itself (virus) */
-int outbox_entry_quarantine(struct outbox_entry *e, struct pec_error *err);
+/* outbox_entry_quarantine - ask the emitter to keep the queued message itself (virus) under `name`
+ * (letters, digits, '.', '-', '@': the identificativo) */
+int outbox_entry_quarantine(struct outbox_entry *e, const char *name, struct pec_error *err);
 /* outbox_entry_commit - make the entry visible, durably; after this the entry belongs to the emitter */
 int outbox_entry_commit(struct outbox_entry *e, struct pec_error *err);
 /* outbox_entry_free - drop an uncommitted entry's files; release */
@@ -35,15 +36,10 @@ void outbox_entry_free(struct outbox_entry **e);
  * before: a retried marker), -1 when it must be retried later. */
 struct outbox_sink {
     int (*inject)(void *ctx, const char *rcpt, const void *msg, size_t len);
-    int (*quarantine)(void *ctx, const char *key, const void *msg, size_t len);
+    int (*quarantine)(void *ctx, const char *name, const void *msg, size_t len);
     void *ctx;
 };
 int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct outbox_sink *sink, struct pec_error *err);
-
-/* outbox_inject_sendmail - hand one message to Postfix with its sendmail command (argv split on blanks),
- * envelope sender `from`: 0 when sendmail exits 0 */
-int outbox_inject_sendmail(const char *command, const char *from, const char *rcpt, const void *msg, size_t len,
-                           struct pec_error *err);
 
 #endif

@@ -10,6 +10,8 @@ int cmd_db(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+/* cmd_timers - pecctl timers run: the 12 h / 24 h notices */
+int cmd_timers(int argc, char **argv);
 /* cmd_trace_bench - pecctl trace bench (argv[0] is "bench") */
 int cmd_trace_bench(int argc, char **argv);
 

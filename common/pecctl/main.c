@@ -68,6 +68,8 @@ int main(int argc, char **argv)
         return cmd_index(argc - 1, argv + 1);
     if (strcmp(argv[1], "log") == 0)
         return cmd_log(argc - 1, argv + 1);
+    if (strcmp(argv[1], "timers") == 0)
+        return cmd_timers(argc - 1, argv + 1);
     if (strcmp(argv[1], "trace") == 0)
         return cmd_trace(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {

@@ -315,6 +315,22 @@ static enum pec_ricevuta requested_receipt(const struct pec_access_txn *t)
     return r;
 }
 
+/* count_to - how many addresses the To field holds (pec_message_facts lists them first) */
+static size_t count_to(const struct pec_access_txn *t)
+{
+    struct pec_strv to = PEC_STRV_INIT;
+    GMimeMessage *m = mime_parse(t->raw.data, t->raw.len, NULL);
+    size_t n;
+
+    if (m)
+        header_list(m, "To", &to);
+    n = to.n;
+    pec_strv_clear(&to);
+    if (m)
+        g_object_unref(m);
+    return n;
+}
+
 /* accept - certify: facts, busta, accettazione */
 static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, struct pec_error *err)
 {
@@ -330,6 +346,7 @@ static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, 
     }
     v->facts.identificativo = xstrdup(v->identificativo);
     v->facts.ricevuta = requested_receipt(t);
+    v->n_to = count_to(t);
     c.type = PEC_MSG_BUSTA_TRASPORTO;
     c.when = v->when;
     c.facts = &v->facts;

@@ -26,6 +26,10 @@ marker_domain = outbox.pec.invalid
 sendmail_command = /usr/sbin/sendmail -C $H_T/postfix-a/etc
 mailbox_file = $H_T/mailboxes
 CONF
+if [ -n "${PEC_TEST_DB:-}" ]; then
+  echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
+  "$H_PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || h_fail "migrate"
+fi
 start_milter() { h_bg milter-access "$H_MILTER" -c "$H_T/provider.conf" -r access -s inet:"$MA"@127.0.0.1; }
 start_emitter() { h_bg emitter "$H_EMITTER" -c "$H_T/provider.conf" -l 127.0.0.1:"$EM"; }
 h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth"; h_done; exit; }
@@ -84,6 +88,7 @@ h_wait "postqueue -c $H_T/postfix-a/etc -j | wc -l | awk '{print (\$1==0)}'" 1 1
 echo "$(date +%T) queue drained"
 h_sink_messages remote "$H_T/got-remote"
 h_sink_messages local "$H_T/got-local"
+[ -n "${PEC_TEST_DB:-}" ] && "$H_PECCTL" log search --db "$PEC_TEST_DB" --json > "$H_T/trace.json"
 python3 - "$H_T" <<'PY' && h_ok || h_fail "durability invariants (see above)"
 import collections, email, glob, re, sys
 t = sys.argv[1]
@@ -118,6 +123,20 @@ for ident in acc:
 for k in bustas:
     if k not in queued:
         print("submission %d relayed although the client did not see it queued" % k); bad += 1
+import json, os
+if os.path.exists(t + "/trace.json"):
+    traced = collections.defaultdict(set)
+    for line in open(t + "/trace.json"):
+        line = line.strip().rstrip(",")
+        if line.startswith("{"):
+            row = json.loads(line)
+            traced[row.get("tipo")].add(row.get("identificativo"))
+    print("trace: %d busta-trasporto and %d accettazione events" % (len(traced["busta-trasporto"]), len(traced["accettazione"])))
+    for ident in relayed:
+        if ident.strip("<>") not in traced["busta-trasporto"]:
+            print("relayed message %s has no trace rows" % ident); bad += 1
+        if ident.strip("<>") not in traced["accettazione"]:
+            print("accettazione of %s not traced" % ident); bad += 1
 print("checked %d queued submissions, %d accettazioni, %d problems" % (len(queued), len(acc), bad))
 sys.exit(1 if bad else 0)
 PY

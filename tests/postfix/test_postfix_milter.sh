@@ -41,6 +41,11 @@ mailbox_file = $H_T/mailboxes
 quarantine_dir = $H_T/quarantine
 clamd_socket = $H_T/clamd-a/clamd.sock
 CONF
+# the trace store, when the test runs under tests/db/pg_harness.sh
+if [ -n "${PEC_TEST_DB:-}" ]; then
+  echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
+  "$H_PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || h_fail "migrate"
+fi
 
 h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth did not start"; h_done; exit; }
 h_clamd a || { h_fail "clamd did not start"; h_done; exit; }
@@ -101,6 +106,16 @@ fi
 grep -q "outbox.pec.invalid" "$H_T"/got-*/*.rcpt && h_fail "a marker recipient leaked to a mailbox" || h_ok
 [ -z "$(ls "$H_T/outbox" | grep -v '^done$')" ] && h_ok || h_fail "outbox entries left unsent: $(ls "$H_T/outbox")"
 h_postfix_log a | grep -q "to=<[0-9a-f]*@outbox.pec.invalid>.*status=sent" && h_ok || h_fail "no marker delivery in the Postfix log"
+
+# the trace: the certification was recorded before the milter answered, the accettazione once sent
+if [ -n "${PEC_TEST_DB:-}" ] && [ -n "${id:-}" ]; then
+  log=$("$H_PECCTL" log search --db "$PEC_TEST_DB" --id "$id" --json 2>&1)
+  grep -q '"busta-trasporto"' <<<"$log" && h_ok || h_fail "no busta-trasporto event for $id: $log"
+  h_wait "\"$H_PECCTL\" log search --db \"$PEC_TEST_DB\" --id \"$id\" --json | grep -c '\"accettazione\"'" 1 10 &&
+    h_ok || h_fail "no accettazione event for $id"
+  ext=$("$H_PECCTL" log extract --db "$PEC_TEST_DB" "$id" 2>&1)
+  grep -q "carol@pec-remoto.test" <<<"$ext" && grep -q "bob@$D" <<<"$ext" && h_ok || h_fail "log extract lacks the recipients: $ext"
+fi
 
 # --- access point: each refusal gives a 5xx naming the check and a signed avviso to alice ---------------
 before=$(h_sink_count local)
@@ -175,4 +190,18 @@ grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-virus/*.eml >/dev/null && h_ok
 grep -l "^Subject: POSTA CERTIFICATA: fattura" "$H_T"/sink-local/* >/dev/null && h_fail "the infected busta reached bob" || h_ok
 verify_all "$H_T/got-virus"
 h_wait "ls $H_T/quarantine | wc -l" $((quarantined + 1)) 10 && h_ok || h_fail "infected busta not quarantined"
+
+# --- the trace store down: certify nothing, answer 4xx; back up: work again without a restart ----------
+if [ -n "${PEC_TEST_DB:-}" ]; then
+  $PEC_TEST_PGCTL stop
+  out=$(submit --from alice@$D --to bob@$D --header "To: bob@$D" --header "Subject: db giu")
+  grep -q "^<\** *451 " <<<"$out" && h_ok || h_fail "database down: expected 451: $(grep '^<' <<<"$out" | tail -2)"
+  $PEC_TEST_PGCTL start
+  out=$(submit --from alice@$D --to bob@$D --header "To: bob@$D" --header "Subject: db su")
+  grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "database back: not accepted: $(grep '^<' <<<"$out" | tail -2)"
+  # receipts that settle our recipients: bob's presa in carico (same provider) was recorded when sent
+  n=$("$H_PECCTL" log search --db "$PEC_TEST_DB" --json | grep -c '"ricezione"')
+  [ "$n" -ge 1 ] && h_ok || h_fail "no ricezione event for the buste taken in charge"
+  "$H_PECCTL" trace verify --db "$PEC_TEST_DB" >/dev/null 2>&1 && h_ok || h_fail "trace verify"
+fi
 h_done

@@ -74,6 +74,7 @@ struct pec_access_verdict {
     char reply_text[512];          /* Italian + English, names the check */
     char identificativo[PEC_ID_MAX];
     struct pec_daticert facts;     /* owned: what was certified (or refused) */
+    size_t n_to;                   /* facts.destinatari: the first n_to come from To, the rest from Cc */
     struct pec_buf busta;          /* ACCEPT: the signed busta di trasporto, whole message, CRLF */
     size_t busta_body_offset;      /* where its body starts in busta (after the blank line) */
     struct pec_buf receipt;        /* ACCEPT: accettazione; REJECT: non accettazione (when one is owed) */

@@ -1,0 +1,107 @@
+/* trace_facts.c - map a PEC message to its trace event and recipient state updates. */
+#include <stdio.h>
+#include <string.h>
+#include "pec/trace_facts.h"
+
+/* type_of - the event type of a message */
+static enum pec_trace_type type_of(const struct pec_analysis *a, int received)
+{
+    int virus = a->x_verifica_sicurezza != NULL;
+
+    switch (a->kind) {
+    case PEC_KIND_BUSTA_TRASPORTO: return received ? PEC_TRACE_RICEZIONE : PEC_TRACE_BUSTA_TRASPORTO;
+    case PEC_KIND_BUSTA_ANOMALIA: return PEC_TRACE_BUSTA_ANOMALIA;
+    case PEC_KIND_RICEVUTA: break;
+    default: return PEC_TRACE_NONE;
+    }
+    switch (a->tipo) {
+    case PEC_TIPO_ACCETTAZIONE: return PEC_TRACE_ACCETTAZIONE;
+    case PEC_TIPO_NON_ACCETTAZIONE: return virus ? PEC_TRACE_NON_ACCETTAZIONE_VIRUS : PEC_TRACE_NON_ACCETTAZIONE;
+    case PEC_TIPO_PRESA_IN_CARICO: return PEC_TRACE_PRESA_IN_CARICO;
+    case PEC_TIPO_AVVENUTA_CONSEGNA: return PEC_TRACE_AVVENUTA_CONSEGNA;
+    case PEC_TIPO_ERRORE_CONSEGNA: return virus ? PEC_TRACE_ERRORE_CONSEGNA_VIRUS : PEC_TRACE_ERRORE_CONSEGNA;
+    case PEC_TIPO_RILEVAZIONE_VIRUS: return PEC_TRACE_RILEVAZIONE_VIRUS;
+    case PEC_TIPO_PREAVVISO_ERRORE_CONSEGNA: return PEC_TRACE_PREAVVISO_24H; /* the text alone tells 12 h */
+    default: return PEC_TRACE_NONE;
+    }
+}
+
+/* add_rcpt - one recipient of the event, and the state it reached when state is not 0 */
+static void add_rcpt(struct pec_trace_facts *f, const struct pec_analysis *a, const char *addr,
+                     enum pec_trace_state state, time_t when)
+{
+    size_t i = f->ev.n_rcpts;
+
+    if (addr == NULL || i >= PEC_TRACE_FACTS_MAX_RCPTS)
+        return;
+    f->rcpts[i].address = addr;
+    f->rcpts[i].kind = PEC_RCPT_CERTIFICATO;
+    f->ev.n_rcpts++;
+    if (state == 0)
+        return;
+    f->up[f->n_up].identificativo = a->daticert.identificativo;
+    f->up[f->n_up].address = addr;
+    f->up[f->n_up].state = state;
+    f->up[f->n_up].time = when;
+    if (state == PEC_STATE_ERRORE) {
+        f->up[f->n_up].errore_code = pec_errore_name(a->daticert.errore);
+        f->up[f->n_up].errore_text = a->daticert.errore_esteso;
+    }
+    f->n_up++;
+}
+
+/* pec_trace_facts_of - event and updates of one analysed message */
+int pec_trace_facts_of(const struct pec_analysis *a, int received, time_t when, const char *queue_id,
+                       struct pec_trace_facts *f)
+{
+    const struct pec_daticert *d = &a->daticert;
+
+    memset(f, 0, sizeof(*f));
+    f->ev.type = type_of(a, received);
+    if (f->ev.type == PEC_TRACE_NONE)
+        return -1;
+    snprintf(f->message_id, sizeof(f->message_id), "<%s>", a->message_id ? a->message_id : "");
+    f->ev.time = when;
+    f->ev.message_id = f->message_id;
+    f->ev.queue_id = queue_id;
+    f->ev.rcpts = f->rcpts;
+    f->ev.subject = a->subject;
+    if (!a->has_daticert) { /* an anomaly: what its headers say */
+        f->ev.sender = a->from;
+        return 0;
+    }
+    f->ev.identificativo = d->identificativo;
+    f->ev.sender = d->mittente;
+    f->ev.subject = d->oggetto;
+    f->ev.gestore = d->gestore;
+    f->ev.receipt_type = d->ricevuta ? pec_ricevuta_name(d->ricevuta) : NULL;
+    f->ev.errore = pec_errore_name(d->errore);
+    f->ev.errore_esteso = d->errore_esteso;
+    if (f->ev.type == PEC_TRACE_RILEVAZIONE_VIRUS || f->ev.type == PEC_TRACE_ERRORE_CONSEGNA_VIRUS ||
+        f->ev.type == PEC_TRACE_NON_ACCETTAZIONE_VIRUS)
+        f->ev.virus = d->errore_esteso;
+    switch (f->ev.type) {
+    case PEC_TRACE_PRESA_IN_CARICO:
+        for (size_t i = 0; i < d->n_ricezione; i++)
+            add_rcpt(f, a, d->ricezione[i], PEC_STATE_PRESA_IN_CARICO, when);
+        break;
+    case PEC_TRACE_AVVENUTA_CONSEGNA:
+        add_rcpt(f, a, d->consegna, PEC_STATE_CONSEGNA, when);
+        break;
+    case PEC_TRACE_ERRORE_CONSEGNA:
+    case PEC_TRACE_ERRORE_CONSEGNA_VIRUS:
+        add_rcpt(f, a, d->consegna, PEC_STATE_ERRORE, when);
+        break;
+    case PEC_TRACE_RILEVAZIONE_VIRUS:
+    case PEC_TRACE_PREAVVISO_24H:
+        add_rcpt(f, a, d->consegna, 0, when);
+        break;
+    default:
+        for (size_t i = 0; i < d->n_destinatari; i++) {
+            add_rcpt(f, a, d->destinatari[i].addr, 0, when);
+            if (i < PEC_TRACE_FACTS_MAX_RCPTS)
+                f->rcpts[i].kind = d->destinatari[i].esterno ? PEC_RCPT_ESTERNO : PEC_RCPT_CERTIFICATO;
+        }
+    }
+    return 0;
+}
