@@ -1,7 +1,7 @@
 /* emitter.c - pec-emitter: the LMTP listener that receives the marker copies Postfix delivers once a
  * message is durably queued, and sends what the outbox owes for them (see outbox.h).
  *
- * usage: pec-emitter -c CONFIG -l HOST:PORT
+ * usage: pec-emitter -c CONFIG -l HOST:PORT [-S]   (-S: log to syslog, mail facility)
  * One thread per LMTP connection; per-recipient replies as LMTP requires: 250 once the entry's messages
  * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
  */
@@ -266,8 +266,10 @@ int main(int argc, char **argv)
     struct pec_error err = { 0 };
     int opt, lfd;
 
-    while ((opt = getopt(argc, argv, "c:l:")) != -1) {
-        if (opt == 'c')
+    while ((opt = getopt(argc, argv, "c:l:S")) != -1) {
+        if (opt == 'S')
+            pec_log_to_syslog("pec-emitter");
+        else if (opt == 'c')
             config = optarg;
         else if (opt == 'l')
             listen_spec = optarg;
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
             return 2;
     }
     if (config == NULL || listen_spec == NULL) {
-        fprintf(stderr, "usage: pec-emitter -c CONFIG -l HOST:PORT\n");
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l HOST:PORT [-S]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

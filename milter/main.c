@@ -1,6 +1,7 @@
 /* main.c - pec-milter: the access point or the reception point, one role per process and socket.
  *
- * usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT]
+ * usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT] [-S]
+ * -S logs to syslog (mail facility) instead of standard error.
  * SOCKET as libmilter spells it: inet:PORT@127.0.0.1 or unix:/path.
  */
 #include <signal.h>
@@ -16,7 +17,7 @@
 /* usage - print the synopsis and give the exit status for bad usage */
 static int usage(void)
 {
-    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT]\n");
+    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT] [-S]\n");
     return 2;
 }
 
@@ -36,12 +37,13 @@ int main(int argc, char **argv)
     struct pec_error err = { 0 };
     int opt, timeout = 300, status;
 
-    while ((opt = getopt(argc, argv, "c:r:s:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:r:s:t:S")) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 'r': role = optarg; break;
         case 's': sock = optarg; break;
         case 't': timeout = atoi(optarg); break;
+        case 'S': pec_log_to_syslog("pec-milter"); break;
         default: return usage();
         }
     }

@@ -1,6 +1,7 @@
 /* log.c - log sink and fatal stops. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
 #include "pec/log.h"
 
 static pec_log_sink log_sink; /* set once at start-up, read-only afterwards */
@@ -60,4 +61,20 @@ void pec_panic(const char *fmt, ...)
     log_emit(PEC_LOG_ERROR, fmt, ap);
     va_end(ap);
     abort();
+}
+
+/* syslog_sink - one message to syslog with its level */
+static void syslog_sink(enum pec_log_level level, const char *msg, void *ctx)
+{
+    static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
+
+    (void)ctx;
+    syslog(prio[level], "%s", msg);
+}
+
+/* pec_log_to_syslog - the mail facility, as Postfix logs */
+void pec_log_to_syslog(const char *ident)
+{
+    openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    pec_log_set_sink(syslog_sink, NULL);
 }

@@ -110,7 +110,9 @@ static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts, 
         f.n_ricezione = taken.n;
         rc = emit(ctx, v, PEC_MSG_PRESA_IN_CARICO, provider_box, &f, NULL, NULL, now, err);
     }
-    /* §2.10: a virus found after the formal checks: one rilevazione per recipient, nothing delivered */
+    /* §2.10: a virus found after the formal checks: one rilevazione per recipient, nothing delivered.
+     * When the sender is one of our users the rilevazione stays in our service mailbox and never crosses
+     * a reception point, so the avviso di mancata consegna per virus it would cause is emitted here. */
     for (size_t i = 0; rc == 0 && virus && provider_box && i < taken.n; i++) {
         f = *d;
         f.consegna = taken.v[i];
@@ -119,6 +121,10 @@ static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts, 
         f.n_ricezione = 0;
         f.errore_esteso = (char *)virus;
         rc = emit(ctx, v, PEC_MSG_RILEVAZIONE_VIRUS, provider_box, &f, virus, d->mittente, now, err);
+        if (rc == 0 && d->mittente && pec_config_manages(ctx->cfg, pec_addr_domain(d->mittente))) {
+            f.errore = PEC_ERRORE_VIRUS;
+            rc = emit(ctx, v, PEC_MSG_ERRORE_CONSEGNA_VIRUS, d->mittente, &f, virus, NULL, now, err);
+        }
     }
     v->action = virus || taken.n == 0 ? PEC_RECEPTION_DISCARD : PEC_RECEPTION_ACCEPT;
     pec_strv_clear(&taken);

@@ -182,11 +182,13 @@ quarantined=$(ls "$H_T"/quarantine | wc -l)
 before=$(h_sink_count local)
 out=$(mx --from alice@$D --to bob@$D --data "$H_T/infected-busta.eml")
 grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "infected busta not taken in charge: $(grep '^<' <<<"$out" | tail -2)"
-h_wait "h_sink_count local" $((before + 2)) 30 || h_fail "presa in carico and rilevazione virus not both sent"
+h_wait "h_sink_count local" $((before + 3)) 30 || h_fail "presa in carico, rilevazione virus and mancata consegna per virus not all sent"
 rm -rf "$H_T/got-virus"; mkdir -p "$H_T/got-virus"
-for f in $(ls -t "$H_T"/sink-local/* | head -2); do python3 "$H_SRC/tests/harness/sinkmsg.py" "$f" > "$H_T/got-virus/$(basename "$f").eml"; done
+for f in $(ls -t "$H_T"/sink-local/* | head -3); do python3 "$H_SRC/tests/harness/sinkmsg.py" "$f" > "$H_T/got-virus/$(basename "$f").eml"; done
 grep -l "^X-Ricevuta: rilevazione-virus" "$H_T"/got-virus/*.eml >/dev/null && h_ok || h_fail "no rilevazione virus"
 grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-virus/*.eml >/dev/null && h_ok || h_fail "no presa in carico for the infected busta"
+grep -l "^Subject: AVVISO DI MANCATA CONSEGNA PER VIRUS: fattura" "$H_T"/got-virus/*.eml >/dev/null && h_ok ||
+  h_fail "no avviso di mancata consegna per virus to our own sender"
 grep -l "^Subject: POSTA CERTIFICATA: fattura" "$H_T"/sink-local/* >/dev/null && h_fail "the infected busta reached bob" || h_ok
 verify_all "$H_T/got-virus"
 h_wait "ls $H_T/quarantine | wc -l" $((quarantined + 1)) 10 && h_ok || h_fail "infected busta not quarantined"

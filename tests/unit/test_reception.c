@@ -151,6 +151,7 @@ static void test_busta(void)
     valid_as(out_of(&v, PEC_MSG_RILEVAZIONE_VIRUS, "ricevute@pec-esempio.test"), PEC_TIPO_RILEVAZIONE_VIRUS,
              "bob@pec-b.test");
     CHECK(out_of(&v, PEC_MSG_PRESA_IN_CARICO, "ricevute@pec-esempio.test") != NULL);
+    CHECK(out_of(&v, PEC_MSG_ERRORE_CONSEGNA_VIRUS, "alice@pec-esempio.test") == NULL); /* A's own job */
     pec_reception_verdict_clear(&v);
     pec_buf_release(&msg);
 }

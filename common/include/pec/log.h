@@ -15,6 +15,8 @@ typedef void (*pec_log_sink)(enum pec_log_level level, const char *msg, void *ct
 
 /* pec_log_set_sink - route messages (call once, before threads start); NULL restores stderr */
 void pec_log_set_sink(pec_log_sink sink, void *ctx);
+/* pec_log_to_syslog - route messages to syslog, mail facility, under ident (the daemons' -S option) */
+void pec_log_to_syslog(const char *ident);
 
 void pec_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pec_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
