@@ -71,6 +71,8 @@ int main(int argc, char **argv)
         struct pec_trace_settings ts = { rt->cfg->node_id, 8, 3, 5000 };
         if ((app.trace = pec_trace_open(rt->cfg->database, &ts, &err)) == NULL)
             pec_fatal("pec-milter: %s: database: %s", config, err.msg);
+        /* the provider index as imported with pecctl index import, looked up in a cached snapshot */
+        app.index_cache = pec_trace_index_cache_new(app.trace, 60, NULL);
     } else {
         pec_warn("pec-milter: %s: no database configured: events are logged, not traced", config);
     }
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
     pec_info("pec-milter: %s point for %s on %s", role, rt->cfg->mail_domain, sock);
     status = milter_run(&app, sock, timeout);
     mailboxes_free(&boxes);
+    pec_trace_index_cache_free(&app.index_cache);
     pec_trace_free(&app.trace);
     pec_runtime_free(&rt);
     return status;

@@ -25,6 +25,10 @@ static const struct milter_app *app; /* set once before smfi_main, read-only aft
 
 /* Per connection, reset at each MAIL FROM. */
 struct conn {
+    const struct pec_index *index;  /* the index snapshot of this transaction */
+    int index_from_cache;           /* index was acquired from app->index_cache */
+    struct pec_access_ctx access_ctx;
+    struct pec_reception_ctx reception_ctx;
     char *mail_from;
     struct pec_strv rcpts;
     struct pec_strv header_names;   /* every header seen, to delete them when replacing */
@@ -41,6 +45,32 @@ static void conn_reset(struct conn *c)
     pec_strv_clear(&c->header_names);
     pec_access_free(&c->access);
     pec_buf_release(&c->raw);
+    if (c->index_from_cache)
+        pec_trace_index_cache_release(app->index_cache, &c->index);
+    c->index = NULL;
+    c->index_from_cache = 0;
+}
+
+/* conn_index - take the provider index for one transaction: the database copy (refreshed in the
+ * background by the cache) when there is one, else the file the configuration names */
+static void conn_index(struct conn *c)
+{
+    struct pec_error err = { 0 };
+
+    c->index = app->rt->index;
+    if (app->index_cache) {
+        const struct pec_index *idx = pec_trace_index_cache_acquire(app->index_cache, &err);
+        if (idx) {
+            c->index = idx;
+            c->index_from_cache = 1;
+        } else if (app->rt->index == NULL) {
+            pec_warn("provider index: %s", err.msg);
+        }
+    }
+    c->access_ctx = app->access;
+    c->access_ctx.index = c->index;
+    c->reception_ctx = app->reception;
+    c->reception_ctx.index = c->index;
 }
 
 /* tempfail - the one way out for internal failures */
@@ -90,9 +120,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     if (c == NULL)
         return tempfail(ctx, "no connection state");
     conn_reset(c);
+    conn_index(c);
     c->mail_from = bare(argv[0]);
     if (app->role == ROLE_ACCESS)
-        c->access = pec_access_begin(&app->access, auth ? auth : "", c->mail_from);
+        c->access = pec_access_begin(&c->access_ctx, auth ? auth : "", c->mail_from);
     return SMFIS_CONTINUE;
 }
 
@@ -422,7 +453,7 @@ static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
 
     if (infected < 0)
         return tempfail(ctx, err.msg);
-    if (pec_reception_decide(&app->reception, c->raw.data ? c->raw.data : "", c->raw.len, (const char *const *)c->rcpts.v,
+    if (pec_reception_decide(&c->reception_ctx, c->raw.data ? c->raw.data : "", c->raw.len, (const char *const *)c->rcpts.v,
                              c->rcpts.n, infected ? virus : NULL, time(NULL), &v, &err) < 0)
         return tempfail(ctx, err.msg);
     if (v.action != PEC_RECEPTION_REJECT && trace_reception(&v, c, qid, infected ? virus : NULL, &err) < 0) {

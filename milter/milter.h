@@ -16,6 +16,7 @@ struct milter_app {
     const struct pec_runtime *rt;
     const struct mailboxes *mailboxes; /* reception point: our mailboxes */
     struct pec_trace *trace;           /* the trace store; NULL when no database is configured */
+    struct pec_trace_index_cache *index_cache; /* the index copy in the trace store, cached; NULL: rt->index */
     struct pec_access_ctx access;      /* the engines' contexts, built from the above */
     struct pec_reception_ctx reception;
 };

@@ -45,6 +45,9 @@ CONF
 if [ -n "${PEC_TEST_DB:-}" ]; then
   echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
   "$H_PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || h_fail "migrate"
+  # the milter then looks the index up in the copy imported into the trace store, not in a file
+  "$H_PECCTL" index import --db "$PEC_TEST_DB" "$PKI/index.ldif" >/dev/null || h_fail "index import"
+  sed -i '/^index_file = /d' "$H_T/provider.conf"
 fi
 
 h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth did not start"; h_done; exit; }
