@@ -61,12 +61,11 @@ int main(int argc, char **argv)
         pec_fatal("pec-milter: %s", err.msg);
     if (rt->cfg->outbox_dir == NULL || rt->cfg->marker_domain == NULL)
         pec_fatal("pec-milter: %s: outbox_dir and marker_domain are required", config);
-    if (app.role == ROLE_RECEPTION) {
-        if (rt->cfg->mailbox_file == NULL)
-            pec_fatal("pec-milter: %s: mailbox_file is required for the reception point", config);
-        if ((boxes = mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
-            pec_fatal("pec-milter: %s", err.msg);
-    }
+    /* the access point needs the mailboxes too: mail between two of our users is received here */
+    if (app.role == ROLE_RECEPTION && rt->cfg->mailbox_file == NULL)
+        pec_fatal("pec-milter: %s: mailbox_file is required for the reception point", config);
+    if (rt->cfg->mailbox_file && (boxes = mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
+        pec_fatal("pec-milter: %s", err.msg);
     if (rt->cfg->database) {
         struct pec_trace_settings ts = { rt->cfg->node_id, 8, 3, 5000 };
         if ((app.trace = pec_trace_open(rt->cfg->database, &ts, &err)) == NULL)

@@ -350,6 +350,50 @@ static int trace_quarantine(const char *id, time_t when, const char *virus, cons
     return pec_trace_quarantine(app->trace, &q, &ev, 1, err);
 }
 
+/* drop_recipients - remove envelope recipients (handled by an avviso instead of a delivery) */
+static int drop_recipients(SMFICTX *ctx, const struct pec_strv *rcpts)
+{
+    for (size_t i = 0; i < rcpts->n; i++) {
+        char r[600];
+        snprintf(r, sizeof(r), "<%s>", rcpts->v[i]);
+        if (smfi_delrcpt(ctx, r) != MI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+/* own_reception - a busta between two users of this provider never crosses the port-25 reception point,
+ * yet gets the complete treatment (RFC 6109 §3.4): run the reception point here for our own recipients,
+ * for its presa in carico and the avvisi for mailboxes we do not have.  0 with *r filled, -1 when there is
+ * nothing to do (no local recipient, no mailbox list, or our own busta not recognised: logged) */
+static int own_reception(const struct conn *c, const struct pec_access_verdict *v, struct pec_reception_verdict *r)
+{
+    struct pec_strv local = PEC_STRV_INIT;
+    struct pec_error err = { 0 };
+    int rc = -1;
+
+    if (app->mailboxes == NULL)
+        return -1;
+    for (size_t i = 0; i < c->rcpts.n; i++)
+        if (pec_config_manages(app->rt->cfg, pec_addr_domain(c->rcpts.v[i])))
+            pec_strv_push(&local, c->rcpts.v[i]);
+    if (local.n > 0 &&
+        pec_reception_decide(&c->reception_ctx, v->busta.data, v->busta.len, (const char *const *)local.v, local.n,
+                             NULL, v->when, r, &err) == 0) {
+        if (r->analysis.valid && r->analysis.kind == PEC_KIND_BUSTA_TRASPORTO)
+            rc = 0;
+        else {
+            pec_warn("id=%s: our own busta is not valid at our reception point (is this provider in the index?): %s",
+                     v->identificativo, r->analysis.errors.n ? r->analysis.errors.v[0] : "");
+            pec_reception_verdict_clear(r);
+        }
+    } else if (local.n > 0) {
+        pec_warn("id=%s: reception of our own busta: %s", v->identificativo, err.msg);
+    }
+    pec_strv_clear(&local);
+    return rc;
+}
+
 /* eom_access - certify or refuse a submission */
 static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
 {
@@ -377,16 +421,23 @@ static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
         }
     }
     if (v.action == PEC_ACCESS_ACCEPT) {
+        struct pec_reception_verdict local;
+        int have_local = own_reception(c, &v, &local) == 0;
+
         /* the order keeps the invariants: the accettazione is spooled, the certification is traced, and
          * only then is the message rewritten and handed back to Postfix */
-        if (owe(NULL, 0, v.receipt_to, &v.receipt, NULL, key, &err) < 0 ||
+        if (owe(have_local ? local.out : NULL, have_local ? local.n_out : 0, v.receipt_to, &v.receipt, NULL, key,
+                &err) < 0 ||
             trace_submission(&v, PEC_TRACE_BUSTA_TRASPORTO, qid, NULL, &err) < 0)
             rc = tempfail(ctx, err.msg);
-        else if (replace_message(ctx, c, &v.busta, v.busta_body_offset) < 0 || add_marker(ctx, key) < 0)
+        else if (replace_message(ctx, c, &v.busta, v.busta_body_offset) < 0 || add_marker(ctx, key) < 0 ||
+                 (have_local && drop_recipients(ctx, &local.drop_rcpts) < 0))
             rc = tempfail(ctx, "cannot rewrite the message into the busta");
         else
             pec_info("%s: id=%s: accettazione: mittente=%s destinatari=%zu", qid, v.identificativo, c->mail_from,
                      c->rcpts.n);
+        if (have_local)
+            pec_reception_verdict_clear(&local);
     } else {
         /* a refused message is never queued: its avviso goes out now, or the client must retry */
         if (v.receipt.len > 0 &&

@@ -89,7 +89,7 @@ out=$(submit --from alice@$D --to bob@$D,carol@pec-remoto.test \
       --header "To: bob@$D" --header "Cc: carol@pec-remoto.test" --header "Subject: Contratto" \
       --header "Message-Id: <sub-1@client.test>" --body "Testo del contratto.")
 grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "submission not accepted: $out"
-h_wait "h_sink_count local" 2 30 || h_fail "busta for bob and accettazione for alice not both delivered locally"
+h_wait "h_sink_count local" 3 30 || h_fail "busta for bob, accettazione for alice and our own presa in carico not all delivered locally"
 h_wait "h_sink_count remote" 1 30 || h_fail "busta for carol not relayed"
 h_sink_messages local "$H_T/got-local"
 h_sink_messages remote "$H_T/got-remote"
@@ -107,6 +107,10 @@ if [ -n "$acc" ] && [ -n "$busta" ]; then
   grep -q '<destinatari tipo="esterno">carol@pec-remoto.test' "$acc.xml" && h_ok || h_fail "pec-remoto.test is not in the index: carol must be esterno"
 fi
 grep -q "outbox.pec.invalid" "$H_T"/got-*/*.rcpt && h_fail "a marker recipient leaked to a mailbox" || h_ok
+# same provider (RFC 6109 §3.4): bob is ours, so our reception point owed a presa in carico listing him
+pic=$(grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-local/*.eml | head -1)
+[ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" && ! grep -q "carol@" <(grep ricezione "$pic.xml") &&
+  h_ok || h_fail "no presa in carico for the same-provider recipient bob"
 [ -z "$(ls "$H_T/outbox" | grep -v '^done$')" ] && h_ok || h_fail "outbox entries left unsent: $(ls "$H_T/outbox")"
 h_postfix_log a | grep -q "to=<[0-9a-f]*@outbox.pec.invalid>.*status=sent" && h_ok || h_fail "no marker delivery in the Postfix log"
 
@@ -119,6 +123,15 @@ if [ -n "${PEC_TEST_DB:-}" ] && [ -n "${id:-}" ]; then
   ext=$("$H_PECCTL" log extract --db "$PEC_TEST_DB" "$id" 2>&1)
   grep -q "carol@pec-remoto.test" <<<"$ext" && grep -q "bob@$D" <<<"$ext" && h_ok || h_fail "log extract lacks the recipients: $ext"
 fi
+
+# --- same provider, unknown mailbox: accepted, and an avviso di mancata consegna (no-dest), no bounce ---
+before=$(h_sink_count local)
+out=$(submit --from alice@$D --to zed@$D --header "To: zed@$D" --header "Subject: a nessuno")
+grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "submission to an unknown local mailbox refused: $out"
+h_wait "h_sink_count local" $((before + 2)) 30 || h_fail "accettazione and avviso no-dest not both delivered"
+f=$(grep -l "^X-Ricevuta: errore-consegna" $(ls -t "$H_T"/sink-local/* | head -2) | head -1)
+[ -n "$f" ] && h_ok || h_fail "no avviso di mancata consegna for zed"
+h_postfix_log a | grep -q "to=<zed@$D>" && h_fail "the busta was still delivered to zed (a bounce would follow)" || h_ok
 
 # --- access point: each refusal gives a 5xx naming the check and a signed avviso to alice ---------------
 before=$(h_sink_count local)
