@@ -182,9 +182,7 @@ static int pec_store(struct mail_deliver_context *ctx, const char *mailbox, stru
 /* receipt_to - where receipts about the busta go: the reverse path, else the certified sender */
 static const char *receipt_to(const struct pec_job *job)
 {
-	if (*job->reverse_path != '\0')
-		return job->reverse_path;
-	return job->v.analysis.daticert.mittente;
+	return pec_delivery_receipt_to(&job->in, &job->v);
 }
 
 /* emit - submit a receipt/notice from the service address; 1 ok, 0 permanent, -1 temporary */
@@ -206,9 +204,13 @@ static void notify(struct mail_deliver_context *ctx, const struct pec_job *job, 
 
 	pec_delivery_notification(&job->state->dctx, &job->in, &job->v, job->set.notify, when, &msg);
 	/* null reverse path: an automatic notice must not bounce back to the service */
-	if (pec_submit(ctx->smtp_set, ctx->event, "", job->set.notify, msg.data, msg.len, &error) > 0)
-		glue_trace_notified(ctx->event, &job->v, job->recipient, job->set.notify, when);
-	else
+	if (pec_submit(ctx->smtp_set, ctx->event, "", job->set.notify, msg.data, msg.len, &error) > 0) {
+		/* best effort like the notice itself: the delivery is done and traced already */
+		if (glue_trace_notified(ctx->event, job->state, &job->v, job->recipient, job->set.notify, when,
+					&error) < 0)
+			e_error(ctx->event, "pec: identificativo=%s: notification to %s sent but not traced: %s",
+				ascii(pec_glue_identificativo(&job->v)), job->set.notify, error);
+	} else
 		e_warning(ctx->event, "pec: identificativo=%s: notification to %s not sent: %s",
 			  ascii(pec_glue_identificativo(&job->v)), job->set.notify, error);
 	pec_buf_release(&msg);
@@ -225,6 +227,8 @@ static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum p
 	time_t when = time(NULL);
 	int ret;
 
+	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
+		return pec_tempfail(ctx, job, error);
 	pec_delivery_errore_esteso(job->state->rt->issuer.gestore, f, esteso, sizeof(esteso));
 	if (pec_delivery_mancata(&job->state->dctx, &job->in, &job->v, f, when, &msg, msgid, &err) < 0) {
 		pec_buf_release(&msg);
@@ -239,7 +243,11 @@ static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum p
 	if (ret == 0)
 		e_error(ctx->event, "pec: identificativo=%s: avviso di mancata consegna %s refused: %s",
 			ascii(pec_glue_identificativo(&job->v)), msgid, error);
-	glue_trace_not_delivered(ctx->event, &job->v, job->recipient, esteso, msgid, when);
+	/* submitted, then traced: if the trace fails now the retry sends the avviso again (never an
+	   untraced one) */
+	if (glue_trace_not_delivered(ctx->event, job->state, &job->v, job->recipient, esteso, msgid, when,
+				     &error) < 0)
+		return pec_tempfail(ctx, job, error);
 	log_decision(ctx->event, job,
 		     t_strdup_printf("not stored (%s%s%s), avviso di mancata consegna %s submitted", esteso,
 				     cause != NULL ? ": " : "", cause != NULL ? ascii(cause) : "", msgid));
@@ -357,6 +365,13 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 		}
 	}
 
+	/* nothing is stored while the trace store is down: the MTA retries */
+	if (glue_trace_ready(ctx->event, job->state, &error) < 0) {
+		if (dt != NULL)
+			mail_duplicate_transaction_rollback(&dt);
+		return pec_tempfail(ctx, job, error);
+	}
+
 	if (stored_before) {
 		/* stored by an earlier attempt whose receipt did not go out: do not store it twice; the
 		   receipt keeps the time of that save when the message is still there */
@@ -406,6 +421,24 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	}
 
 	variant = pec_ricevuta_name(job->v.variant);
+	/* the right to emit this recipient's receipt, across processes and nodes.  0 is an earlier claim:
+	   our own attempt whose submission or trace failed (this mailbox's duplicate database says it
+	   stored the busta and sent no receipt) - send it now; or a delivery this duplicate database does
+	   not know of (another node, an expired entry) whose receipt went out - send no second one. */
+	ret = glue_trace_claim(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error);
+	if (ret < 0)
+		return pec_tempfail(ctx, job, error); /* the retry finds the stored mark */
+	if (ret == 0 && idempotent && !stored_before) {
+		dup_mark(ctx, key_receipt);
+		/* the copy is traced as a message stored without a receipt of its own */
+		if (glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, saved_at, &error) < 0)
+			e_error(ctx->event, "pec: identificativo=%s rcpt=%s: second copy not traced: %s", ascii(id),
+				job->recipient, error);
+		e_warning(ctx->event, "pec: identificativo=%s rcpt=%s: receipt already claimed by another delivery: "
+			  "stored again, no second avvenuta consegna", ascii(id), job->recipient);
+		log_decision(ctx->event, job, "stored, receipt already claimed: no avvenuta consegna sent");
+		return 1;
+	}
 	if (pec_delivery_consegna(&job->state->dctx, &job->in, &job->v, saved_at, &msg, msgid, &err) < 0) {
 		pec_buf_release(&msg);
 		return pec_tempfail(ctx, job, t_strdup_printf("avvenuta consegna not built: %s", err.msg));
@@ -413,14 +446,18 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	ret = emit(ctx, job, receipt_to(job), &msg, &error);
 	pec_buf_release(&msg);
 	if (ret < 0) {
-		/* 4xx: the retry finds the stored mark and only sends the receipt */
+		/* 4xx: the retry finds the stored mark and the claim, and only sends the receipt */
 		return pec_tempfail(ctx, job, t_strdup_printf("avvenuta consegna not submitted: %s", error));
 	}
 	if (ret == 0)
 		e_error(ctx->event, "pec: identificativo=%s: avvenuta consegna %s refused: %s", ascii(id), msgid, error);
+	/* traced before the receipt mark: should the trace fail now, the retry sends the receipt again
+	   and traces it (a second receipt in that narrow window, never an untraced one) */
+	if (glue_trace_delivered(ctx->event, job->state, &job->v, job->recipient, variant, msgid, saved_at,
+				 &error) < 0)
+		return pec_tempfail(ctx, job, error);
 	if (idempotent)
 		dup_mark(ctx, key_receipt);
-	glue_trace_delivered(ctx->event, &job->v, job->recipient, variant, msgid, saved_at);
 	log_decision(ctx->event, job,
 		     t_strdup_printf("%s, avvenuta consegna %s (%s) submitted",
 				     stored_before ? "stored by an earlier attempt" : "stored", msgid,
@@ -430,17 +467,63 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	return 1;
 }
 
+/* plain_key - the "untraced" key of a receipt, anomaly envelope or wrapped message (by its own
+ * Message-ID): set only when its trace failed after the save, so that the retry traces it without
+ * storing a second copy */
+static bool plain_key(struct mail_deliver_context *ctx, const struct pec_job *job, char key[PEC_GLUE_DUP_KEY_MAX])
+{
+	return ctx->dup_db != NULL &&
+	       pec_glue_dup_key(PEC_GLUE_STAGE_UNTRACED, job->v.analysis.message_id, job->recipient, key) > 0;
+}
+
+/* plain_stored_before - 1 when an earlier attempt stored it and failed to trace it */
+static bool plain_stored_before(struct mail_deliver_context *ctx, const struct pec_job *job)
+{
+	char key[PEC_GLUE_DUP_KEY_MAX];
+	struct mail_duplicate_transaction *dt;
+	const char *home;
+	struct stat st;
+	bool found;
+
+	if (!plain_key(ctx, job, key))
+		return FALSE;
+	/* no home directory yet: nothing was stored, and the duplicate database would complain */
+	if (mail_user_get_home(ctx->rcpt_user, &home) <= 0 || stat(home, &st) < 0)
+		return FALSE;
+	dt = mail_duplicate_transaction_begin(ctx->dup_db);
+	found = mail_duplicate_check(dt, key, strlen(key), ctx->rcpt_user->username) ==
+		MAIL_DUPLICATE_CHECK_RESULT_EXISTS;
+	mail_duplicate_transaction_rollback(&dt);
+	return found;
+}
+
+/* plain_untraced - stored but the trace failed: remember the save, answer 4xx */
+static int plain_untraced(struct mail_deliver_context *ctx, const struct pec_job *job, const char *error)
+{
+	char key[PEC_GLUE_DUP_KEY_MAX];
+
+	if (ctx->saved_mail && plain_key(ctx, job, key))
+		dup_mark(ctx, key);
+	return pec_tempfail(ctx, job, error);
+}
+
 static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, struct mail_storage **storage_r)
 {
-	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL);
+	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL), *error;
 
-	if (pec_store(ctx, mailbox, storage_r) < 0) {
+	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
+		return pec_tempfail(ctx, job, error);
+	if (plain_stored_before(ctx, job)) {
+		ctx->saved_mail = TRUE;
+	} else if (pec_store(ctx, mailbox, storage_r) < 0) {
 		if (ctx->tempfail_error != NULL)
 			return pec_tempfail(ctx, job, ctx->tempfail_error);
 		log_decision(ctx->event, job, "save failed");
 		return -1;
 	}
-	glue_trace_stored_plain(ctx->event, &job->v, job->recipient, time(NULL));
+	if (ctx->saved_mail &&
+	    glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error) < 0)
+		return plain_untraced(ctx, job, error);
 	log_decision(ctx->event, job, ctx->saved_mail ? "stored as it is, no receipt" : "not stored by Sieve");
 	return 1;
 }
@@ -454,17 +537,24 @@ static int deliver_wrapped(struct mail_deliver_context *ctx, struct pec_job *job
 	struct mailbox_transaction_context *t;
 	struct mail *mail, *received = ctx->src_mail;
 	struct istream *input;
+	const char *error;
 	int ret;
 
+	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
+		return pec_tempfail(ctx, job, error);
+	if (plain_stored_before(ctx, job)) {
+		ctx->saved_mail = TRUE;
+		goto traced;
+	}
 	raw_user = pec_settings_raw_user(ctx->rcpt_user);
 	input = i_stream_create_from_data(job->v.wrapped.data, job->v.wrapped.len);
 	if (raw_mailbox_alloc_stream(raw_user, input, (time_t)-1, job->reverse_path, &box) < 0) {
-		const char *error = t_strdup(mailbox_get_last_internal_error(box, NULL));
+		const char *oerror = t_strdup(mailbox_get_last_internal_error(box, NULL));
 
 		mailbox_free(&box);
 		i_stream_unref(&input);
 		mail_user_unref(&raw_user);
-		return pec_tempfail(ctx, job, t_strdup_printf("busta di anomalia not opened: %s", error));
+		return pec_tempfail(ctx, job, t_strdup_printf("busta di anomalia not opened: %s", oerror));
 	}
 	t = mailbox_transaction_begin(box, 0, __func__);
 	mail = mail_alloc(t, 0, NULL);
@@ -486,7 +576,10 @@ static int deliver_wrapped(struct mail_deliver_context *ctx, struct pec_job *job
 		log_decision(ctx->event, job, "busta di anomalia: save failed");
 		return -1;
 	}
-	glue_trace_anomaly(ctx->event, &job->v, job->recipient, job->v.reason, time(NULL));
+traced:
+	if (ctx->saved_mail &&
+	    glue_trace_anomaly(ctx->event, job->state, &job->v, job->recipient, job->v.reason, time(NULL), &error) < 0)
+		return plain_untraced(ctx, job, error);
 	log_decision(ctx->event, job,
 		     t_strdup_printf("stored inside a busta di anomalia in %s: %s", mailbox, ascii(job->v.reason)));
 	return 1;
@@ -494,14 +587,21 @@ static int deliver_wrapped(struct mail_deliver_context *ctx, struct pec_job *job
 
 static const char *refusal_text(const struct pec_job *job)
 {
-	return ascii(t_strdup_printf("Messaggio rifiutato: la casella %s accetta solo posta certificata (%s)",
-				     job->recipient, job->v.reason));
+	char *text = t_malloc0(PEC_DELIVERY_REFUSAL_MAX);
+
+	return pec_delivery_refusal_text(&job->in, &job->v, text, PEC_DELIVERY_REFUSAL_MAX);
 }
 
-static void refusal_record(struct event *event, const struct pec_job *job, const char *text)
+/* refusal_record - trace the refusal; -1 with *error_r when it could not be (answer 4xx, not 5xx) */
+static int refusal_record(struct event *event, const struct pec_job *job, const char *text,
+			  const char **error_r)
 {
-	glue_trace_refused(event, &job->v, job->recipient, job->v.reason, time(NULL));
+	if (glue_trace_refused(event, job->state, &job->v, job->recipient, text, time(NULL), error_r) < 0) {
+		log_decision(event, job, t_strdup_printf("refusal not traced, temporary failure: %s", *error_r));
+		return -1;
+	}
 	log_decision(event, job, text);
+	return 0;
 }
 
 /* refuse - permanent refusal from inside the hook (LDA, or LMTP without the pre-check).  Dovecot 2.3
@@ -512,13 +612,18 @@ static int deliver_refuse(struct mail_deliver_context *ctx, struct pec_job *job,
 {
 	struct mail_namespace *ns = mail_namespace_find_inbox(ctx->rcpt_user->namespaces);
 	struct mail_storage *storage = mail_namespace_get_default_storage(ns);
-	const char *text = refusal_text(job);
+	const char *text = refusal_text(job), *error;
 
 	if (pec_settings_quota_full_tempfail(ctx) && !warned_quota_tempfail) {
 		warned_quota_tempfail = TRUE;
 		e_warning(ctx->event, "pec: quota_full_tempfail=yes turns refusals of ordinary mail into 4xx");
 	}
-	refusal_record(ctx->event, job, text);
+	if (refusal_record(ctx->event, job, text, &error) < 0) {
+		/* nothing may be stored either way */
+		ctx->tried_default_save = TRUE;
+		ctx->rcpt_default_mailbox = "INBOX";
+		return pec_tempfail(ctx, NULL, error);
+	}
 	mail_storage_set_error(storage, MAIL_ERROR_NOQUOTA, text);
 	*storage_r = storage;
 	/* nothing may be stored: stop Dovecot's fallback saves of the received message */
@@ -571,7 +676,8 @@ int pec_deliver_precheck(struct mail_user *user, struct mail *src_mail, const st
 			 const struct smtp_address *rcpt_to, const char **refusal_r)
 {
 	struct pec_job *job;
-	const char *tempfail;
+	const char *tempfail, *error;
+	int ret = 1;
 
 	pec_deliver_forget();
 	/* on failure the hook meets the same problem and answers 4xx with the reason */
@@ -582,9 +688,15 @@ int pec_deliver_precheck(struct mail_user *user, struct mail *src_mail, const st
 		return 0;
 	}
 	*refusal_r = refusal_text(job);
-	refusal_record(user->event, job, *refusal_r);
+	if (refusal_record(user->event, job, *refusal_r, &error) < 0) {
+		char *reason = t_malloc0(strlen(error) * 2 + 1);
+
+		pec_glue_ascii(error, reason, strlen(error) * 2 + 1);
+		*refusal_r = reason;
+		ret = -1;
+	}
 	pec_job_free(&job);
-	return 1;
+	return ret;
 }
 
 void pec_deliver_forget(void)

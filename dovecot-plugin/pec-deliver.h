@@ -7,7 +7,8 @@
  *   store-plain      receipts and anomaly envelopes: store as they are, emit nothing
  *   store-wrapped    store the core's busta di anomalia instead of the received message
  *   refuse           permanent refusal (5xx)
- * Internal failures (configuration, key, core error, submission) answer 4xx: never accept uncertified.
+ * Internal failures (configuration, key, core error, submission, trace store) answer 4xx: never accept
+ * uncertified or untraced mail (the order of save, claim, submission and trace: README.md).
  */
 #ifndef PEC_DELIVER_H
 #define PEC_DELIVER_H
@@ -26,6 +27,7 @@ int pec_deliver_mail(struct mail_deliver_context *ctx, struct mail_storage **sto
 
 /* pec_deliver_precheck - LMTP only, before Dovecot's delivery of one recipient: analyse and decide.
  * Returns 1 when the message must be refused (*refusal_r: the reply text, already logged and traced);
+ * -1 when it must be refused but the refusal could not be traced (*refusal_r: the reason, answer 4xx);
  * 0 otherwise, keeping the verdict for the deliver_mail hook of the same delivery. */
 int pec_deliver_precheck(struct mail_user *user, struct mail *src_mail, const struct smtp_address *mail_from,
 			 const struct smtp_address *rcpt_to, const char **refusal_r);

@@ -9,16 +9,18 @@
 #include "mail-error.h"
 #include "pec/delivery.h"
 
-/* The two steps of a certified delivery remembered in Dovecot's duplicate database. */
+/* The two steps of a certified delivery remembered in Dovecot's duplicate database, and the save of
+ * another message whose trace record failed (its retry traces it without storing it again). */
 enum pec_glue_stage {
-	PEC_GLUE_STAGE_STORED,  /* the busta is in the mailbox */
-	PEC_GLUE_STAGE_RECEIPT, /* the avvenuta consegna was submitted */
+	PEC_GLUE_STAGE_STORED,   /* the busta is in the mailbox */
+	PEC_GLUE_STAGE_RECEIPT,  /* the avvenuta consegna was submitted and traced */
+	PEC_GLUE_STAGE_UNTRACED, /* a receipt, anomaly envelope or wrapped message stored, not traced */
 };
 
 #define PEC_GLUE_DUP_KEY_MAX 64
 
 /* pec_glue_dup_key - idempotence key of (identificativo, recipient) for one stage:
- * "pec-stored:" or "pec-receipt:" + SHA-1 hex of identificativo LF recipient, where the identificativo
+ * "pec-stored:", "pec-receipt:" or "pec-untraced:" + SHA-1 hex of identificativo LF recipient, where the identificativo
  * loses surrounding blanks and angle brackets and the recipient is lower-cased.  Returns the key
  * length, or 0 when the identificativo or the recipient is empty (no key: no idempotence). */
 size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,

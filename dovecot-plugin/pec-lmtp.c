@@ -30,9 +30,15 @@ static int pec_lmtp_local_deliver(struct client *client, struct lmtp_recipient *
 	const char *refusal;
 	int ret;
 
-	if (pec_deliver_precheck(lldctx->rcpt_user, lldctx->src_mail, trans->mail_from,
-				 smtp_server_recipient_get_original(rcpt), &refusal) > 0) {
+	ret = pec_deliver_precheck(lldctx->rcpt_user, lldctx->src_mail, trans->mail_from,
+				   smtp_server_recipient_get_original(rcpt), &refusal);
+	if (ret > 0) {
 		smtp_server_recipient_reply(rcpt, 550, "5.7.1", "%s", refusal);
+		return -1;
+	}
+	if (ret < 0) {
+		/* never refuse (nor accept) untraced: the MTA retries */
+		smtp_server_recipient_reply(rcpt, 451, "4.3.0", "%s", refusal);
 		return -1;
 	}
 	ret = pclient->module_ctx.super.local_deliver(client, lrcpt, cmd, trans, lldctx);

@@ -116,12 +116,85 @@ void pec_delivery_verdict_clear(struct pec_delivery_verdict *v)
     memset(v, 0, sizeof(*v));
 }
 
-/* receipt_to - where a receipt about this busta goes: the reverse path, else the certified sender */
-static const char *receipt_to(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v)
+/* pec_delivery_receipt_to - where a receipt about this busta goes: the reverse path, else the certified
+ * sender */
+const char *pec_delivery_receipt_to(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v)
 {
     if (in->reverse_path && *in->reverse_path)
         return in->reverse_path;
-    return v->analysis.daticert.mittente;
+    if (v->analysis.has_daticert && v->analysis.daticert.mittente && *v->analysis.daticert.mittente)
+        return v->analysis.daticert.mittente;
+    return NULL;
+}
+
+/* ascii_append - append text as printable US-ASCII at out[*used] (see pec_delivery_refusal_text) */
+static void ascii_append(const char *text, char *out, size_t outlen, size_t *used)
+{
+    /* second bytes of the UTF-8 (0xC3 ..) accented letters of Italian, and their base letter */
+    static const struct { unsigned char b2; char base; } latin1[] = {
+        { 0xa0, 'a' }, { 0xa1, 'a' }, { 0xa8, 'e' }, { 0xa9, 'e' }, { 0xac, 'i' }, { 0xad, 'i' },
+        { 0xb2, 'o' }, { 0xb3, 'o' }, { 0xb9, 'u' }, { 0xba, 'u' }, { 0x80, 'A' }, { 0x81, 'A' },
+        { 0x88, 'E' }, { 0x89, 'E' }, { 0x8c, 'I' }, { 0x8d, 'I' }, { 0x92, 'O' }, { 0x93, 'O' },
+        { 0x99, 'U' }, { 0x9a, 'U' },
+    };
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    size_t o = *used;
+
+    while (*p && o + 1 < outlen) {
+        if (*p == 0xc3 && p[1]) {
+            char base = 0;
+
+            for (size_t i = 0; i < sizeof(latin1) / sizeof(latin1[0]); i++)
+                if (latin1[i].b2 == p[1])
+                    base = latin1[i].base;
+            if (base && o + 2 < outlen) {
+                out[o++] = base;
+                out[o++] = '\'';
+                p += 2;
+                continue;
+            }
+        }
+        if (*p == '\r' || *p == '\n' || *p == '\t')
+            out[o++] = ' ';
+        else if (*p < 0x20 || *p == 0x7f)
+            out[o++] = ' ';
+        else if (*p >= 0x80) {
+            out[o++] = '?'; /* one per UTF-8 character */
+            p++;
+            while ((*p & 0xc0) == 0x80)
+                p++;
+            continue;
+        } else
+            out[o++] = (char)*p;
+        p++;
+    }
+    out[o] = '\0';
+    *used = o;
+}
+
+/* pec_delivery_refusal_text - one ASCII line for the 5xx reply of a refusal */
+char *pec_delivery_refusal_text(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v,
+                                char *out, size_t outlen)
+{
+    const char *problem = v->analysis.errors.n > 0 ? v->analysis.errors.v[0] : v->reason;
+    size_t used = 0;
+
+    if (outlen == 0)
+        return out;
+    out[0] = '\0';
+    ascii_append("Messaggio rifiutato: la casella ", out, outlen, &used);
+    ascii_append(in->recipient && *in->recipient ? in->recipient : "di destinazione", out, outlen, &used);
+    ascii_append(" accetta solo posta certificata", out, outlen, &used);
+    if (problem && *problem && outlen > 8) {
+        ascii_append(" (", out, outlen, &used);
+        ascii_append(problem, out, outlen, &used);
+        /* the closing parenthesis always fits: cut the problem to make room */
+        if (used + 2 > outlen)
+            used = outlen - 2;
+        out[used++] = ')';
+        out[used] = '\0';
+    }
+    return out;
 }
 
 /* emit_about - build a receipt about the stored/refused busta with the facts adjusted by the caller */
@@ -135,7 +208,7 @@ static int emit_about(const struct pec_delivery_ctx *ctx, const struct pec_deliv
         pec_error_set(err, PEC_ERR_INTERNAL, "receipt requested for a message that is not a valid busta");
         return -1;
     }
-    to[0] = receipt_to(in, v);
+    to[0] = pec_delivery_receipt_to(in, v);
     facts->consegna = (char *)in->recipient;
     facts->n_ricezione = 0;
     facts->ricezione = NULL;

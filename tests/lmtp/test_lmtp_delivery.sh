@@ -434,6 +434,8 @@ grep -q 'pec-trace: event=anomalia' "$DC_DIR/dovecot.log" && ok || fail "log: no
 grep -q 'pec-trace: event=rifiuto' "$DC_DIR/dovecot.log" && ok || fail "log: no rifiuto trace"
 grep -q 'pec-trace: event=duplicato' "$DC_DIR/dovecot.log" && ok || fail "log: no duplicato trace"
 grep -q 'pec-trace: event=notifica' "$DC_DIR/dovecot.log" && ok || fail "log: no notifica trace"
+grep -q 'sets no database: trace records are written to the log only' "$DC_DIR/dovecot.log" && ok ||
+  fail "log: no warning that the trace goes to the log only"
 if grep -E 'Panic|Fatal|pec: loading' "$DC_DIR/dovecot.log" | grep -qv '^[A-Za-z]* [0-9]* [0-9:]* lda('; then
   fail "dovecot.log has errors:"; grep -E 'Panic|Fatal|pec: loading' "$DC_DIR/dovecot.log" >&2
 else

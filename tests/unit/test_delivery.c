@@ -186,6 +186,16 @@ static void test_certified(void)
     CHECK(strstr(rec.data, "a.bin.hash") != NULL);
     pec_delivery_verdict_clear(&v);
 
+    /* receipts go to the reverse path, else the daticert sender */
+    decide(&busta, "bob@pec-esempio.test", 0, &in, &v);
+    CHECK_STR(pec_delivery_receipt_to(&in, &v), "alice@pec-esempio.test");
+    in.reverse_path = "";
+    CHECK(v.analysis.daticert.mittente != NULL);
+    CHECK_STR(pec_delivery_receipt_to(&in, &v), v.analysis.daticert.mittente);
+    in.reverse_path = NULL;
+    CHECK_STR(pec_delivery_receipt_to(&in, &v), v.analysis.daticert.mittente);
+    pec_delivery_verdict_clear(&v);
+
     /* a receipt is stored as it is */
     decide(&rec, "alice@pec-esempio.test", 0, &in, &v);
     CHECK(v.action == PEC_DELIVERY_STORE_PLAIN);
@@ -225,6 +235,42 @@ static void test_not_pec(void)
     decide(&msg, "bob@pec-esempio.test", 0, &in, &v);
     CHECK(v.action == PEC_DELIVERY_REFUSE);
     CHECK(strstr(v.reason, "not signed") != NULL);
+    {
+        char text[PEC_DELIVERY_REFUSAL_MAX], small[40];
+        const unsigned char *p;
+        static const char head[] =
+            "Messaggio rifiutato: la casella bob@pec-esempio.test accetta solo posta certificata (";
+
+        pec_delivery_refusal_text(&in, &v, text, sizeof(text));
+        CHECK(strncmp(text, head, sizeof(head) - 1) == 0);
+        CHECK(strstr(text, "not signed") != NULL);
+        CHECK(text[strlen(text) - 1] == ')');
+        /* only the first problem, not the whole reason */
+        CHECK(v.analysis.errors.n < 2 || strstr(text, v.analysis.errors.v[1]) == NULL);
+        for (p = (const unsigned char *)text; *p; p++)
+            CHECK(*p >= 0x20 && *p < 0x7f);
+        /* cut to fit, still closed */
+        pec_delivery_refusal_text(&in, &v, small, sizeof(small));
+        CHECK(strlen(small) < sizeof(small));
+        /* v->reason kept as it was */
+        CHECK(strstr(v.reason, "not signed") != NULL);
+    }
+    /* the problem transliterated to ASCII: accented letters, other UTF-8, controls */
+    {
+        char text[PEC_DELIVERY_REFUSAL_MAX];
+        const unsigned char *p;
+
+        pec_strv_clear(&v.analysis.errors);
+        pec_strv_push(&v.analysis.errors, "firma non verificabile: perch\xc3\xa9 \xc3\x88 scaduta \xe2\x82\xac\r\nX");
+        pec_delivery_refusal_text(&in, &v, text, sizeof(text));
+        CHECK(strstr(text, "(firma non verificabile: perche' E' scaduta ?  X)") != NULL);
+        for (p = (const unsigned char *)text; *p; p++)
+            CHECK(*p >= 0x20 && *p < 0x7f);
+    }
+    /* receipts go to the reverse path, else the daticert sender, else nowhere */
+    CHECK_STR(pec_delivery_receipt_to(&in, &v), "alice@pec-esempio.test");
+    in.reverse_path = "";
+    CHECK(pec_delivery_receipt_to(&in, &v) == NULL);
     pec_delivery_verdict_clear(&v);
     pec_buf_release(&msg);
 }

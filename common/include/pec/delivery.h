@@ -53,6 +53,19 @@ int pec_delivery_decide(const struct pec_delivery_ctx *ctx, const struct pec_del
                         struct pec_delivery_verdict *v, struct pec_error *err);
 void pec_delivery_verdict_clear(struct pec_delivery_verdict *v);
 
+/* pec_delivery_receipt_to - where receipts about the busta go: the envelope reverse path, else the
+ * sender in daticert.xml; NULL when there is neither (null reverse path and no daticert sender) */
+const char *pec_delivery_receipt_to(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v);
+
+/* pec_delivery_refusal_text - the reply text for a message that is not valid PEC (REFUSE): a short fixed
+ * Italian sentence naming the recipient, then the first problem found in parentheses, as one line of
+ * printable US-ASCII (accented letters become the base letter plus an apostrophe, other non-ASCII
+ * characters '?', controls ' '), cut to fit outlen; suitable for an SMTP/LMTP reply.  v->reason is
+ * left as it is (UTF-8, up to three problems).  Returns out. */
+#define PEC_DELIVERY_REFUSAL_MAX 400
+char *pec_delivery_refusal_text(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v,
+                                char *out, size_t outlen);
+
 /* pec_delivery_consegna - the avvenuta consegna for a stored busta, dated saved_at (the moment the
  * message became available in the mailbox) */
 int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
