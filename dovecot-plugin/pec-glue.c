@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "pec-glue.h"
+#include "pec/text.h"
 #include "pec/smime.h"
 
 size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,
@@ -89,45 +90,7 @@ int pec_glue_parse_bool(const char *value, bool def, bool *result_r)
 
 void pec_glue_ascii(const char *text, char *out, size_t outlen)
 {
-	static const struct { unsigned char b2; char base; } latin1[] = {
-		{ 0xa0, 'a' }, { 0xa8, 'e' }, { 0xa9, 'e' }, { 0xac, 'i' }, { 0xb2, 'o' }, { 0xb3, 'o' },
-		{ 0xb9, 'u' }, { 0x80, 'A' }, { 0x88, 'E' }, { 0x89, 'E' }, { 0x8c, 'I' }, { 0x92, 'O' },
-		{ 0x99, 'U' },
-	};
-	const unsigned char *p = (const unsigned char *)(text != NULL ? text : "");
-	size_t o = 0;
-
-	if (outlen == 0)
-		return;
-	while (*p != '\0' && o + 1 < outlen) {
-		if (*p == 0xc3 && p[1] != '\0') {
-			char base = 0;
-			for (size_t i = 0; i < sizeof(latin1) / sizeof(latin1[0]); i++)
-				if (latin1[i].b2 == p[1])
-					base = latin1[i].base;
-			if (base != 0 && o + 2 < outlen) {
-				out[o++] = base;
-				out[o++] = '\'';
-				p += 2;
-				continue;
-			}
-		}
-		if (*p == '\r' || *p == '\n' || *p == '\t')
-			out[o++] = ' ';
-		else if (*p < 0x20 || *p == 0x7f)
-			out[o++] = '?';
-		else if (*p >= 0x80) {
-			/* one '?' per UTF-8 character */
-			out[o++] = '?';
-			p++;
-			while ((*p & 0xc0) == 0x80)
-				p++;
-			continue;
-		} else
-			out[o++] = (char)*p;
-		p++;
-	}
-	out[o] = '\0';
+	(void)pec_text_ascii(text, out, outlen);
 }
 
 const char *pec_glue_identificativo(const struct pec_delivery_verdict *v)
