@@ -272,8 +272,21 @@ static void check_structure(struct pec_analysis *a)
 /* read_headers - the top-level fields the report needs */
 static void read_headers(GMimeMessage *m, struct pec_analysis *a)
 {
+    static const char *const single[] = { "X-Trasporto", "X-Ricevuta", "X-TipoRicevuta", "X-VerificaSicurezza",
+                                          "X-Mittente", "X-Riferimento-Message-ID" };
     GMimeObject *obj = GMIME_OBJECT(m);
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
     InternetAddressList *from = g_mime_message_get_from(m);
+
+    /* a PEC header given twice could make two readers see two different messages */
+    for (size_t k = 0; k < sizeof(single) / sizeof(single[0]); k++) {
+        int n = 0;
+        for (int i = 0; i < g_mime_header_list_get_count(hl); i++)
+            if (g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), single[k]) == 0)
+                n++;
+        if (n > 1)
+            add_error(a, "header %s appears %d times", single[k], n);
+    }
 
     a->x_trasporto = trimmed_header(obj, "X-Trasporto");
     a->x_ricevuta = trimmed_header(obj, "X-Ricevuta");
