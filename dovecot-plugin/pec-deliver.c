@@ -467,17 +467,19 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	return 1;
 }
 
-/* plain_key - the "untraced" key of a receipt, anomaly envelope or wrapped message (by its own
- * Message-ID): set only when its trace failed after the save, so that the retry traces it without
- * storing a second copy */
-static bool plain_key(struct mail_deliver_context *ctx, const struct pec_job *job, char key[PEC_GLUE_DUP_KEY_MAX])
+/* plain_key - a key of a receipt, anomaly envelope or wrapped message by its own Message-ID: "untraced"
+ * is set only when its trace failed after the save, so that the retry traces it without storing a second
+ * copy; "plain" once stored and traced, so that a copy re-sent after a sender's crash (same Message-ID)
+ * is not stored twice */
+static bool plain_key(struct mail_deliver_context *ctx, const struct pec_job *job, enum pec_glue_stage stage,
+		      char key[PEC_GLUE_DUP_KEY_MAX])
 {
 	return ctx->dup_db != NULL &&
-	       pec_glue_dup_key(PEC_GLUE_STAGE_UNTRACED, job->v.analysis.message_id, job->recipient, key) > 0;
+	       pec_glue_dup_key(stage, job->v.analysis.message_id, job->recipient, key) > 0;
 }
 
-/* plain_stored_before - 1 when an earlier attempt stored it and failed to trace it */
-static bool plain_stored_before(struct mail_deliver_context *ctx, const struct pec_job *job)
+/* plain_seen - 1 when the key of this stage was marked by an earlier delivery */
+static bool plain_seen(struct mail_deliver_context *ctx, const struct pec_job *job, enum pec_glue_stage stage)
 {
 	char key[PEC_GLUE_DUP_KEY_MAX];
 	struct mail_duplicate_transaction *dt;
@@ -485,7 +487,7 @@ static bool plain_stored_before(struct mail_deliver_context *ctx, const struct p
 	struct stat st;
 	bool found;
 
-	if (!plain_key(ctx, job, key))
+	if (!plain_key(ctx, job, stage, key))
 		return FALSE;
 	/* no home directory yet: nothing was stored, and the duplicate database would complain */
 	if (mail_user_get_home(ctx->rcpt_user, &home) <= 0 || stat(home, &st) < 0)
@@ -502,7 +504,7 @@ static int plain_untraced(struct mail_deliver_context *ctx, const struct pec_job
 {
 	char key[PEC_GLUE_DUP_KEY_MAX];
 
-	if (ctx->saved_mail && plain_key(ctx, job, key))
+	if (ctx->saved_mail && plain_key(ctx, job, PEC_GLUE_STAGE_UNTRACED, key))
 		dup_mark(ctx, key);
 	return pec_tempfail(ctx, job, error);
 }
@@ -511,9 +513,15 @@ static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, 
 {
 	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL), *error;
 
+	char key[PEC_GLUE_DUP_KEY_MAX];
+
 	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
 		return pec_tempfail(ctx, job, error);
-	if (plain_stored_before(ctx, job)) {
+	if (job->v.action == PEC_DELIVERY_STORE_PLAIN && plain_seen(ctx, job, PEC_GLUE_STAGE_PLAIN)) {
+		log_decision(ctx->event, job, "already stored: a copy re-sent by its sender, dropped");
+		return 1;
+	}
+	if (plain_seen(ctx, job, PEC_GLUE_STAGE_UNTRACED)) {
 		ctx->saved_mail = TRUE;
 	} else if (pec_store(ctx, mailbox, storage_r) < 0) {
 		if (ctx->tempfail_error != NULL)
@@ -524,6 +532,9 @@ static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, 
 	if (ctx->saved_mail &&
 	    glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error) < 0)
 		return plain_untraced(ctx, job, error);
+	if (ctx->saved_mail && job->v.action == PEC_DELIVERY_STORE_PLAIN &&
+	    plain_key(ctx, job, PEC_GLUE_STAGE_PLAIN, key))
+		dup_mark(ctx, key);
 	log_decision(ctx->event, job, ctx->saved_mail ? "stored as it is, no receipt" : "not stored by Sieve");
 	return 1;
 }
@@ -542,7 +553,7 @@ static int deliver_wrapped(struct mail_deliver_context *ctx, struct pec_job *job
 
 	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
 		return pec_tempfail(ctx, job, error);
-	if (plain_stored_before(ctx, job)) {
+	if (plain_seen(ctx, job, PEC_GLUE_STAGE_UNTRACED)) {
 		ctx->saved_mail = TRUE;
 		goto traced;
 	}

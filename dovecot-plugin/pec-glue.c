@@ -36,7 +36,8 @@ size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, c
 	pec_buf_release(&b);
 	n = snprintf(key_r, PEC_GLUE_DUP_KEY_MAX, "%s:%s",
 		     stage == PEC_GLUE_STAGE_STORED ? "pec-stored" :
-		     stage == PEC_GLUE_STAGE_RECEIPT ? "pec-receipt" : "pec-untraced", hex);
+		     stage == PEC_GLUE_STAGE_RECEIPT ? "pec-receipt" :
+		     stage == PEC_GLUE_STAGE_PLAIN ? "pec-plain" : "pec-untraced", hex);
 	return n > 0 ? (size_t)n : 0;
 }
 

@@ -15,12 +15,13 @@ enum pec_glue_stage {
 	PEC_GLUE_STAGE_STORED,   /* the busta is in the mailbox */
 	PEC_GLUE_STAGE_RECEIPT,  /* the avvenuta consegna was submitted and traced */
 	PEC_GLUE_STAGE_UNTRACED, /* a receipt, anomaly envelope or wrapped message stored, not traced */
+	PEC_GLUE_STAGE_PLAIN,    /* a receipt or anomaly envelope stored and traced (keyed by its Message-ID) */
 };
 
 #define PEC_GLUE_DUP_KEY_MAX 64
 
 /* pec_glue_dup_key - idempotence key of (identificativo, recipient) for one stage:
- * "pec-stored:", "pec-receipt:" or "pec-untraced:" + SHA-1 hex of identificativo LF recipient, where the identificativo
+ * "pec-stored:", "pec-receipt:", "pec-untraced:" or "pec-plain:" + SHA-1 hex of identificativo LF recipient, where the identificativo
  * loses surrounding blanks and angle brackets and the recipient is lower-cased.  Returns the key
  * length, or 0 when the identificativo or the recipient is empty (no key: no idempotence). */
 size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,

@@ -135,6 +135,8 @@ static void test_dup_key(void)
 	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_UNTRACED, id, "bob@pec-esempio.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
 	test_assert(strncmp(k3, "pec-untraced:", 13) == 0);
+	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_PLAIN, id, "bob@pec-esempio.test", k3) > 0);
+	test_assert(strncmp(k3, "pec-plain:", 10) == 0);
 	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, "pec1.other@pec-esempio.test", "bob@pec-esempio.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
 	/* no identificativo, no key */

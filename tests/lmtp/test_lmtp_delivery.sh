@@ -190,6 +190,17 @@ inject "$ALICE" bob@pec-esempio.test "$BUSTA"
 sink_new 0
 [ ${#NEW[@]} -eq 0 ] && ok || fail "replay: ${#NEW[@]} more receipts emitted"
 
+# ==== 2b. a receipt handed over twice (re-sent by its sender after a crash, same Message-ID): one copy ====
+bob_before=$(maildir_count bob@pec-esempio.test)
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/accettazione.eml"
+[ "$REPLIES" = 250 ] && ok || fail "receipt: LMTP replies '$REPLIES'"
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/accettazione.eml"
+[ "$REPLIES" = 250 ] && ok || fail "receipt again: LMTP replies '$REPLIES'"
+[ "$(maildir_count bob@pec-esempio.test)" -eq $((bob_before + 1)) ] && ok ||
+  fail "receipt delivered twice: $(( $(maildir_count bob@pec-esempio.test) - bob_before )) copies stored"
+sink_new 0
+[ ${#NEW[@]} -eq 0 ] && ok || fail "a stored receipt emitted ${#NEW[@]} messages"
+
 # ==== 3. recipient in Cc: sintetica ====
 inject "$ALICE" carol@pec-remoto.test "$BUSTA"
 [ "$REPLIES" = 250 ] && ok || fail "Cc: LMTP replies '$REPLIES'"
