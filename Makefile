@@ -4,7 +4,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test test-unit test-asan clean
+.PHONY: all deps build test test-unit test-asan clean demo bench e2e
 
 all: build
 
@@ -30,6 +30,18 @@ test-asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) -L unit
+
+# Two PEC providers on this machine, the README's scenarios through them (scripts/demo.sh; needs root).
+demo: build
+	scripts/demo.sh $(BUILD)
+
+# The end-to-end suite alone (label e2e; also part of `make test`).
+e2e: build
+	cd $(BUILD) && ctest --output-on-failure -L e2e $(CTEST_ARGS)
+
+# Plain Postfix + Dovecot against the PEC system on the same topology (bench/bench.sh).
+bench: build
+	bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,5 +1,7 @@
 /* submit.c - the sendmail command as the way to hand a message to the MTA. */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -25,7 +27,7 @@ int pec_submit_sendmail(const char *command, const char *from, const char *rcpt,
     argv[argc++] = "--";
     argv[argc++] = (char *)rcpt;
     argv[argc] = NULL;
-    if (pipe(pipefd) < 0 || (pid = fork()) < 0) {
+    if (pipe2(pipefd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "sendmail: %s", strerror(errno));
         free(copy);
         return -1;

@@ -6,6 +6,7 @@ set -u
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 H_SRC=${PEC_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 H_BUILD=${PEC_BUILD_DIR:-$H_SRC/build}
+[ -d "$H_BUILD" ] && H_BUILD=$(cd "$H_BUILD" && pwd)
 H_PECCTL=$H_BUILD/common/pecctl
 H_MILTER=$H_BUILD/milter/pec-milter
 H_EMITTER=$H_BUILD/milter/pec-emitter
@@ -29,6 +30,10 @@ h_cleanup() {
     sleep 0.1
   done
   while read -r pid; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done < "$H_T/pids"
+  # extra stop commands registered by other harness files (net.sh: PostgreSQL), one per line
+  if [ -f "$H_T/cleanup-hooks" ]; then
+    while read -r d; do [ -n "$d" ] && eval "$d" </dev/null; done < "$H_T/cleanup-hooks"
+  fi
   if [ "${H_KEEP:-0}" = 1 ]; then echo "harness: kept $H_T" >&2; else rm -rf "$H_T"; fi
 }
 trap h_cleanup EXIT

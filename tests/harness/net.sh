@@ -1,0 +1,523 @@
+# net.sh - two (or more) PEC providers on one machine: the harness of `make demo`, the e2e tests and
+# `make bench`.  Source it after lib.sh.
+#
+# n_net_start [DOMAIN...] (default pec-a.test pec-b.test) builds and starts, everything under $H_T:
+#   - one test CA and a signing certificate per provider (tests/tools/pec-testpki), an index LDIF
+#     listing every provider, a TLS server certificate per provider (openssl, same CA)
+#   - one PostgreSQL cluster, one migrated database per provider (pec_<x>)
+#   - per provider: Dovecot (LMTP with the pec plugin, SASL auth for Postfix, IMAP over TLS),
+#     pec-milter access + reception, pec-emitter, Postfix with submission (TLS + AUTH only), port 25
+#     (TLS required: plaintext from a provider is refused) and a loopback-only injection port without
+#     milter (receipts submitted by the Dovecot plugin)
+# Every port is chosen at run time; providers are told apart by port on 127.0.0.1.  Everything is
+# stopped by lib.sh's h_cleanup (pids, Postfix instances, PostgreSQL through $H_T/cleanup-hooks).
+#
+# Set before n_net_start: N_SENDMAIL (sendmail binary of the provider config), N_INDEX_ONLY (domains in the index, not started), N_PEC=0 (plain Postfix + Dovecot: no milter, no plugin), N_CONF_EXTRA (more provider.conf lines), N_EXTRA_TRANSPORT (more transport map lines), N_CLAMD_SOCKET (clamd_socket of
+# both providers), N_TLS=0 (no TLS anywhere), N_USERS.
+# Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
+# accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
+# (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
+N_DOMAINS=()
+N_USERS=${N_USERS:-"alice bob carol dora aperta:ordinary piena:quota posta-certificata"}
+N_CA=$H_T/pki/ca.pem
+N_DTD=${PEC_SHARED_DIR:-$H_SRC/../shared}/spec/daticert.dtd
+N_PGBIN=${N_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+N_TLS=${N_TLS:-1}
+N_PEC=${N_PEC:-1}
+: > "$H_T/cleanup-hooks"
+echo "n_kill_strays" >> "$H_T/cleanup-hooks"
+
+# n_kill_strays: processes left behind by ours (e.g. a sendmail started by pec-emitter, reparented to init
+# when the emitter stopped) are found by their command line naming our folder, then stopped by pid with
+# their children (postdrop)
+n_kill_strays() {
+  local p pid c list=() kids=()
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    [ "$pid" = $$ ] && continue
+    c=$(tr '\0' ' ' 2>/dev/null < "$p/cmdline") || continue
+    case $c in *"$H_T/"*) list+=("$pid") ;; esac
+  done
+  [ ${#list[@]} -gt 0 ] || return 0
+  for pid in "${list[@]}"; do kids+=($(cat /proc/"$pid"/task/*/children 2>/dev/null)); done
+  kill "${list[@]}" "${kids[@]}" 2>/dev/null
+  return 0
+}
+
+n_log() { [ -n "${N_VERBOSE:-}" ] && echo "$(date +%T) $*" >&2; return 0; }
+
+# n_ports COUNT: COUNT distinct free ports (bound together)
+n_ports() {
+  python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+
+# n_key X: short name of a provider domain (pec-a.test -> a)
+n_key() { local k=${1%%.*}; echo "${k#pec-}"; }
+# n_get DOMAIN VAR: a value recorded for the provider (ports, dirs)
+n_get() { sed -n "s/^$2=//p" "$H_T/net-$(n_key "$1")/env"; }
+
+# ---- PKI -------------------------------------------------------------------------------------------
+n_pki() {
+  local d=$H_T/pki args=() dom
+  mkdir -p "$d"
+  # N_INDEX_ONLY: more provider domains listed in the index (and given a certificate) but not started
+  for dom in "${N_DOMAINS[@]}" ${N_INDEX_ONLY:-}; do args+=("$dom" "Gestore $(n_key "$dom" | tr a-z A-Z) S.p.A."); done
+  "$H_BUILD/tests/pec-testpki" "$d" "${args[@]}" || return 1
+  for dom in "${N_DOMAINS[@]}"; do
+    # TLS server certificate for mx.<domain>, issued by the same test CA
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$d/tls-$dom.key" -subj "/CN=mx.$dom" \
+      -out "$d/tls-$dom.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=DNS:mx.%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' "$dom" > "$d/tls-$dom.ext"
+    openssl x509 -req -in "$d/tls-$dom.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+      -extfile "$d/tls-$dom.ext" -out "$d/tls-$dom.pem" 2>/dev/null || return 1
+  done
+  chmod 755 "$d"; chmod 644 "$d"/*.pem "$d"/index.ldif; chmod 600 "$d"/*.key
+}
+
+# ---- PostgreSQL --------------------------------------------------------------------------------------
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+n_pg() {
+  local d=$H_T/pg dom
+  [ -x "$N_PGBIN/initdb" ] || { echo "net: PostgreSQL server not installed" >&2; return 1; }
+  mkdir -p "$d/data" "$d/sock"
+  chown postgres: "$d/data" "$d/sock"; chmod 700 "$d/data"; chmod 755 "$d" "$d/sock"
+  as_postgres "$N_PGBIN/initdb" -D "$d/data" -A trust -E UTF8 --locale=C -U postgres >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; return 1; }
+  printf 'max_connections = 100\nshared_buffers = 64MB\nsynchronous_commit = on\nlog_min_messages = warning\n' >> "$d/data/postgresql.conf"
+  N_PGPORT=$(n_ports 1)
+  sed -i "1i n_pg_stop" "$H_T/cleanup-hooks" # before n_kill_strays: a clean stop first
+  as_postgres "$N_PGBIN/pg_ctl" -D "$d/data" -l "$d/data/server.log" -w -t 30 \
+    -o "-p $N_PGPORT -k $d/sock -c listen_addresses=127.0.0.1" start >/dev/null || { cat "$d/data/server.log" >&2; return 1; }
+  for dom in "${N_DOMAINS[@]}"; do
+    "$N_PGBIN/psql" -X -q -h "$d/sock" -p "$N_PGPORT" -U postgres -d postgres -c "CREATE DATABASE pec_$(n_key "$dom")" >/dev/null || return 1
+    "$H_PECCTL" db migrate --db "$(n_db "$dom")" >"$d/migrate-$(n_key "$dom").log" 2>&1 || { cat "$d/migrate-$(n_key "$dom").log" >&2; return 1; }
+  done
+}
+n_db() { echo "host=$H_T/pg/sock port=$N_PGPORT user=postgres dbname=pec_$(n_key "$1")"; }
+n_psql() { local dom=$1; shift; "$N_PGBIN/psql" -X -q -h "$H_T/pg/sock" -p "$N_PGPORT" -U postgres -d "pec_$(n_key "$dom")" "$@"; }
+n_pg_stop() {
+  [ -f "$H_T/pg/data/postmaster.pid" ] && as_postgres "$N_PGBIN/pg_ctl" -D "$H_T/pg/data" -m immediate -w -t 20 stop >/dev/null 2>&1
+  return 0
+}
+
+# ---- one provider ------------------------------------------------------------------------------------
+# n_provider DOMAIN: write its configuration files (ports of every provider must be allocated first)
+n_alloc() {
+  local dom=$1 k d
+  k=$(n_key "$dom"); d=$H_T/net-$k
+  mkdir -p "$d"
+  # ports come from one n_ports call for every provider (n_net_start), so none is handed out twice
+  read -r SUB MX INJ MA MR EM LMTP AUTH IMAPS <<<"${N_PORTPOOL[*]:$2:9}"
+  cat > "$d/env" <<ENV
+DIR=$d
+SUB=$SUB
+MX=$MX
+INJ=$INJ
+MA=$MA
+MR=$MR
+EM=$EM
+LMTP=$LMTP
+AUTH=$AUTH
+IMAPS=$IMAPS
+HOME=$d/home
+ENV
+}
+
+n_provider() {
+  local dom=$1 k d u name extra other line
+  k=$(n_key "$dom"); d=$H_T/net-$k
+  local SUB MX INJ MA MR EM LMTP AUTH IMAPS
+  SUB=$(n_get "$dom" SUB); MX=$(n_get "$dom" MX); INJ=$(n_get "$dom" INJ); MA=$(n_get "$dom" MA)
+  MR=$(n_get "$dom" MR); EM=$(n_get "$dom" EM); LMTP=$(n_get "$dom" LMTP); AUTH=$(n_get "$dom" AUTH)
+  IMAPS=$(n_get "$dom" IMAPS)
+  mkdir -p "$d/outbox" "$d/quarantine" "$d/home" "$d/dovecot/run" "$d/dovecot/state" "$d/modules"
+  chmod 755 "$d" "$d/home"; chown nobody:nogroup "$d/home"
+  # users: Dovecot passwd-file (auth + userdb) and the reception point's mailbox list
+  : > "$d/users"; : > "$d/mailboxes"
+  for u in $N_USERS; do
+    name=${u%%:*}; extra=
+    [ "$name" != "$u" ] && extra=${u#*:}
+    line="$name@$dom:{PLAIN}secret:65534:65534::$d/home/$name@$dom::"
+    case $extra in
+      ordinary) line="${line}userdb_pec_accept_ordinary=yes"; echo "$name@$dom ordinary" >> "$d/mailboxes" ;;
+      quota) line="${line}userdb_quota_rule=*:storage=1k"; echo "$name@$dom" >> "$d/mailboxes" ;;
+      *) echo "$name@$dom" >> "$d/mailboxes" ;;
+    esac
+    echo "$line" >> "$d/users"
+  done
+  chmod 644 "$d/users" "$d/mailboxes"
+  cat > "$d/provider.conf" <<CONF
+provider_name = "Gestore $(echo "$k" | tr a-z A-Z) S.p.A."
+mail_domain = $dom
+managed_domains = $dom
+cert_file = $H_T/pki/$dom.pem
+key_file = $H_T/pki/$dom.key
+trust_file = $N_CA
+index_file = $H_T/pki/index.ldif
+node_id = 1
+database = $(n_db "$dom")
+outbox_dir = $d/outbox
+marker_domain = outbox.pec.invalid
+sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
+mailbox_file = $d/mailboxes
+quarantine_dir = $d/quarantine
+${N_CLAMD_SOCKET:+clamd_socket = $N_CLAMD_SOCKET}
+${N_CONF_EXTRA:-}
+CONF
+  chmod 644 "$d/provider.conf"
+  # ---- Dovecot: LMTP with the pec plugin, SASL for Postfix, IMAP over TLS ----
+  ln -sf "$H_BUILD/dovecot-plugin/lib95_pec_plugin.so" "$d/modules/lib95_pec_plugin.so"
+  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$d/modules/lib10_quota_plugin.so"
+  local protocols="lmtp" imap_conf=""
+  if [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ]; then
+    protocols="lmtp imap"
+    imap_conf="service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS
+    ssl = yes
+  }
+}"
+  fi
+  cat > "$d/dovecot/dovecot.conf" <<CONF
+base_dir = $d/dovecot/run
+state_dir = $d/dovecot/state
+log_path = $d/dovecot/dovecot.log
+info_log_path = $d/dovecot/dovecot.log
+protocols = $protocols
+listen = 127.0.0.1
+ssl = $([ "$N_TLS" = 1 ] && echo required || echo no)
+$([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$H_T/pki/tls-$dom.pem" "$H_T/pki/tls-$dom.key")
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_location = maildir:~/Maildir
+mail_plugin_dir = $d/modules
+mail_plugins = quota
+hostname = mx.$dom
+postmaster_address = postmaster@$dom
+submission_host = 127.0.0.1:$INJ
+lmtp_rcpt_check_quota = no
+lda_mailbox_autocreate = yes
+quota_full_tempfail = no
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $d/users
+}
+userdb {
+  driver = passwd-file
+  args = $d/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $LMTP
+  }
+}
+service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = $AUTH
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+$imap_conf
+protocol lmtp {
+  mail_plugins = \$mail_plugins $([ "$N_PEC" = 1 ] && echo pec)
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=100M
+  pec_config = $d/provider.conf
+}
+CONF
+  h_bg "dovecot-$k" dovecot -c "$d/dovecot/dovecot.conf" -F
+  # ---- our daemons ----
+  h_bg "emitter-$k" "$H_EMITTER" -c "$d/provider.conf" -l 127.0.0.1:"$EM"
+  h_bg "milter-access-$k" "$H_MILTER" -c "$d/provider.conf" -r access -s inet:"$MA"@127.0.0.1
+  h_bg "milter-reception-$k" "$H_MILTER" -c "$d/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
+  # ---- Postfix ----
+  local p=$d/postfix
+  mkdir -p "$p/etc" "$p/queue" "$p/data"
+  chown postfix "$p/data"
+  {
+    echo "$dom lmtp:inet:127.0.0.1:$LMTP"
+    echo "outbox.pec.invalid lmtp:inet:127.0.0.1:$EM"
+    for other in "${N_DOMAINS[@]}"; do
+      [ "$other" = "$dom" ] || echo "$other smtp:[127.0.0.1]:$(n_get "$other" MX)"
+    done
+    # other destinations (e.g. an smtp-sink standing for the Internet), one "domain transport" per line
+    [ -n "${N_EXTRA_TRANSPORT:-}" ] && printf '%s\n' "$N_EXTRA_TRANSPORT"
+  } > "$p/etc/transport"
+  : > "$p/etc/tls_policy"
+  for other in "${N_DOMAINS[@]}"; do
+    [ "$other" = "$dom" ] || echo "[127.0.0.1]:$(n_get "$other" MX) encrypt" >> "$p/etc/tls_policy"
+  done
+  local tls_main="" sub_tls="" mx_tls=""
+  if [ "$N_TLS" = 1 ]; then
+    tls_main="smtpd_tls_cert_file = $H_T/pki/tls-$dom.pem
+smtpd_tls_key_file = $H_T/pki/tls-$dom.key
+smtpd_tls_CAfile = $N_CA
+smtpd_tls_security_level = may
+smtp_tls_CAfile = $N_CA
+smtp_tls_cert_file = $H_T/pki/tls-$dom.pem
+smtp_tls_key_file = $H_T/pki/tls-$dom.key
+smtp_tls_security_level = may
+smtp_tls_policy_maps = texthash:$p/etc/tls_policy
+smtpd_tls_received_header = yes
+smtp_tls_loglevel = 1
+smtpd_tls_loglevel = 1"
+    sub_tls="
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes"
+    mx_tls="
+  -o smtpd_tls_security_level=encrypt"
+  else
+    tls_main="smtp_tls_security_level = none"
+  fi
+  cat > "$p/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $p/queue
+data_directory = $p/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.$dom
+mydomain = $dom
+myorigin = \$mydomain
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+relay_domains = $dom
+mynetworks = 127.0.0.254/32
+transport_maps = texthash:$p/etc/transport
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+maillog_file = $p/postfix.log
+maillog_file_prefixes = $H_T
+disable_mime_output_conversion = yes
+milter_default_action = tempfail
+non_smtpd_milters =
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:$AUTH
+smtputf8_enable = no
+alias_maps =
+alias_database =
+biff = no
+maximal_queue_lifetime = 1d
+bounce_queue_lifetime = 1d
+queue_run_delay = 3s
+minimal_backoff_time = 2s
+maximal_backoff_time = 6s
+lmtp_destination_recipient_limit = 1
+message_size_limit = 52428800
+default_process_limit = ${N_PROCS:-100}
+$tls_main
+CONF
+  cat > "$p/etc/master.cf" <<CONF
+127.0.0.1:$SUB inet n - n - - smtpd
+  -o syslog_name=postfix-$k/submission
+  -o smtpd_sasl_auth_enable=yes$sub_tls
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "inet:127.0.0.1:$MA")
+127.0.0.1:$MX inet n - n - - smtpd
+  -o syslog_name=postfix-$k/mx$mx_tls
+  -o smtpd_relay_restrictions=reject_unauth_destination
+  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "inet:127.0.0.1:$MR")
+127.0.0.1:$INJ inet n - n - - smtpd
+  -o syslog_name=postfix-$k/inject
+  -o mynetworks=127.0.0.1/32
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_milters=
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
+CONF
+  echo "$p/etc" >> "$H_T/postfix-instances"
+  postfix -c "$p/etc" start >"$p/start.log" 2>&1 || { cat "$p/start.log" "$p/postfix.log" >&2; return 1; }
+}
+
+# n_provider_ready DOMAIN: every listener of the provider answers
+n_provider_ready() {
+  local v
+  for v in SUB MX INJ MA MR EM LMTP AUTH; do
+    h_wait_port "$(n_get "$1" $v)" 20 || { echo "net: $1: nothing listens for $v" >&2; return 1; }
+  done
+}
+
+# n_net_start [DOMAIN...]: the whole network (see the top of the file)
+n_net_start() {
+  local dom
+  N_DOMAINS=("$@")
+  [ ${#N_DOMAINS[@]} -gt 0 ] || N_DOMAINS=(pec-a.test pec-b.test)
+  printf '%s\n' "${N_DOMAINS[@]}" > "$H_T/domains"
+  n_log "pki"
+  n_pki || { echo "net: PKI failed" >&2; return 1; }
+  n_log "postgresql"
+  n_pg || { echo "net: PostgreSQL failed" >&2; return 1; }
+  read -r -a N_PORTPOOL <<<"$(n_ports $(( 9 * ${#N_DOMAINS[@]} )))"
+  local i=0
+  for dom in "${N_DOMAINS[@]}"; do n_alloc "$dom" $((9 * i)); i=$((i + 1)); done
+  for dom in "${N_DOMAINS[@]}"; do n_log "start $dom"; n_provider "$dom" || return 1; done
+  for dom in "${N_DOMAINS[@]}"; do n_provider_ready "$dom" || { n_dump_logs >&2; return 1; }; done
+  n_log "network up"
+}
+
+# n_dump_logs: every log, for a failure report
+n_dump_logs() {
+  local f
+  for f in "$H_T"/*.log "$H_T"/net-*/postfix/postfix.log "$H_T"/net-*/dovecot/dovecot.log; do
+    [ -f "$f" ] || continue
+    echo "==== $f"; tail -40 "$f"
+  done
+}
+
+# ---- clients -----------------------------------------------------------------------------------------
+# n_submit DOMAIN USER SWAKS-ARGS...: authenticated submission over STARTTLS as USER@DOMAIN
+n_submit() {
+  local dom=$1 user=$2; shift 2
+  local tls=()
+  [ "$N_TLS" = 1 ] && tls=(--tls --tls-ca-path "$N_CA")
+  swaks --server 127.0.0.1:"$(n_get "$dom" SUB)" "${tls[@]}" --auth PLAIN --auth-user "$user@$dom" \
+        --auth-password secret --helo client.test --from "$user@$dom" --timeout 60 "$@" 2>&1
+}
+# n_mx DOMAIN SWAKS-ARGS...: a message from outside into the provider's port 25 (STARTTLS when on)
+n_mx() {
+  local dom=$1; shift
+  local tls=()
+  [ "$N_TLS" = 1 ] && tls=(--tls)
+  swaks --server 127.0.0.1:"$(n_get "$dom" MX)" "${tls[@]}" --helo outside.test --timeout 60 "$@" 2>&1
+}
+# n_accepted SWAKS-OUTPUT: the DATA got 250
+n_accepted() { grep -qE "^<[-~] +250 .*queued" <<<"$1"; }
+# n_refused SWAKS-OUTPUT: a 5xx somewhere; prints the last server line
+n_refused() { grep -qE "^<(\*\*|~\*) +5[0-9][0-9] " <<<"$1"; }
+# n_reply SWAKS-OUTPUT: the last server reply line (for messages)
+n_reply() { grep -E "^<(-|~|\*\*|~\*) +[0-9]{3} " <<<"$1" | grep -v " 221 " | tail -1 | sed -E 's/^<[^ ]* +//'; }
+
+# ---- mailboxes ---------------------------------------------------------------------------------------
+# n_maildir ADDRESS: the Maildir of a user
+n_maildir() { local dom=${1#*@}; echo "$(n_get "$dom" HOME)/$1/Maildir"; }
+# n_msgs ADDRESS: stored message files
+n_msgs() { find "$(n_maildir "$1")/new" "$(n_maildir "$1")/cur" -type f 2>/dev/null | sort; }
+# n_count ADDRESS [REGEX...]: stored messages matching every REGEX (grep -E, header lines)
+n_count() {
+  local addr=$1 f n=0 r ok; shift
+  for f in $(n_msgs "$addr"); do
+    ok=1
+    for r in "$@"; do grep -qE "$r" "$f" || { ok=0; break; }; done
+    [ $ok = 1 ] && n=$((n + 1))
+  done
+  echo $n
+}
+# n_find ADDRESS REGEX...: the first stored message matching every REGEX
+n_find() {
+  local addr=$1 f r ok; shift
+  for f in $(n_msgs "$addr"); do
+    ok=1
+    for r in "$@"; do grep -qE "$r" "$f" || { ok=0; break; }; done
+    [ $ok = 1 ] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+# n_wait_count ADDRESS TARGET SECONDS REGEX...: bounded wait for TARGET matching messages
+n_wait_count() {
+  local addr=$1 target=$2 secs=$3 deadline; shift 3
+  deadline=$((SECONDS + secs))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(n_count "$addr" "$@")" -ge "$target" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# n_users DOMAIN: every address of the provider
+n_users() { cut -d: -f1 "$(n_get "$1" DIR)/users"; }
+
+# n_verify_msg FILE: openssl smime -verify with the test CA (after CRLF canonicalisation: Maildir is LF)
+# and, when it has one, its daticert.xml is DTD-valid.  Prints the reason on failure.
+n_verify_msg() {
+  local f=$1 tmp
+  tmp=$(mktemp "$H_T/verify.XXXXXX")
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); open(sys.argv[2],"wb").write(d.replace(b"\n",b"\r\n"))' "$f" "$tmp.eml"
+  if ! openssl smime -verify -in "$tmp.eml" -CAfile "$N_CA" -out /dev/null 2>"$tmp.err"; then
+    echo "openssl smime -verify failed: $(head -2 "$tmp.err" | tr '\n' ' ')"; rm -f "$tmp"*; return 1
+  fi
+  if python3 "$H_SRC/tests/sh/mimepart.py" "$tmp.eml" daticert.xml > "$tmp.xml" 2>/dev/null; then
+    if ! xmllint --noout --dtdvalid "$N_DTD" "$tmp.xml" 2>"$tmp.err"; then
+      echo "daticert.xml not DTD-valid: $(head -2 "$tmp.err" | tr '\n' ' ')"; rm -f "$tmp"*; return 1
+    fi
+  fi
+  rm -f "$tmp"*
+  return 0
+}
+
+# n_verify_all: every message in every mailbox of every provider; prints one line per failure,
+# returns the number of failures (0 = all good); N_VERIFIED = how many were checked
+n_verify_all() {
+  local dom addr f why bad=0
+  N_VERIFIED=0
+  for dom in $(cat "$H_T/domains"); do
+    for addr in $(n_users "$dom"); do
+      for f in $(n_msgs "$addr"); do
+        N_VERIFIED=$((N_VERIFIED + 1))
+        why=$(n_verify_msg "$f") || { bad=$((bad + 1)); echo "$addr $(basename "$f"): $why"; }
+      done
+    done
+  done
+  return $bad
+}
+
+# n_copy_mail OUTDIR: every mailbox as OUTDIR/<domain>/<user>/ (Maildir)
+n_copy_mail() {
+  local out=$1 dom addr src
+  rm -rf "$out"; mkdir -p "$out"
+  for dom in $(cat "$H_T/domains"); do
+    for addr in $(n_users "$dom"); do
+      src=$(n_maildir "$addr")
+      mkdir -p "$out/$dom/${addr%@*}"
+      if [ -d "$src" ]; then
+        cp -a "$src/." "$out/$dom/${addr%@*}/"
+      else
+        mkdir -p "$out/$dom/${addr%@*}/"{new,cur,tmp}
+      fi
+    done
+  done
+  chown -R "$(id -u):$(id -g)" "$out" 2>/dev/null
+  return 0
+}
