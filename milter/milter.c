@@ -519,22 +519,11 @@ static sfsistat eom_reception(SMFICTX *ctx, struct conn *c, const char *qid)
     }
     if (delete_headers(ctx, c, PEC_ANOMALY_MARK_HEADER) < 0)
         rc = tempfail(ctx, "cannot remove forged marks");
-    for (size_t i = 0; rc == SMFIS_CONTINUE && i < v.drop_rcpts.n; i++) {
-        char r[600];
-        snprintf(r, sizeof(r), "<%s>", v.drop_rcpts.v[i]);
-        if (smfi_delrcpt(ctx, r) != MI_SUCCESS)
-            rc = tempfail(ctx, "cannot remove a recipient");
-    }
-    if (rc == SMFIS_CONTINUE && v.action == PEC_RECEPTION_DISCARD) {
-        for (size_t i = 0; rc == SMFIS_CONTINUE && i < c->rcpts.n; i++) {
-            char r[600];
-            if (pec_strv_has(&v.drop_rcpts, c->rcpts.v[i]))
-                continue;
-            snprintf(r, sizeof(r), "<%s>", c->rcpts.v[i]);
-            if (smfi_delrcpt(ctx, r) != MI_SUCCESS)
-                rc = tempfail(ctx, "cannot remove a recipient");
-        }
-    }
+    /* dropped recipients get an avviso instead; a discarded busta keeps only the marker recipient
+     * (drop_rcpts is a subset of the envelope's recipients) */
+    if (rc == SMFIS_CONTINUE &&
+        drop_recipients(ctx, v.action == PEC_RECEPTION_DISCARD ? &c->rcpts : &v.drop_rcpts) < 0)
+        rc = tempfail(ctx, "cannot remove a recipient");
     if (rc == SMFIS_CONTINUE && v.mark_anomaly &&
         smfi_addheader(ctx, PEC_ANOMALY_MARK_HEADER, v.analysis.errors.n ? v.analysis.errors.v[0] : "non PEC") !=
             MI_SUCCESS)
