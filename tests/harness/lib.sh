@@ -255,3 +255,40 @@ CONF
 
 # h_eicar: the EICAR anti-virus test string (68 bytes), standard and harmless
 h_eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR' '-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'; }
+
+# h_example_provider SENDMAIL-COMMAND [EXTRA-CONFIG-LINES]: the provider "Gestore Esempio" of `pecctl
+# example`: its PKI and index in PKI=$H_T/pki, D=pec-esempio.test, configuration $H_T/provider.conf with
+# its outbox in $H_T/outbox and its mailbox list in $H_T/mailboxes (the caller writes the list)
+h_example_provider() {
+  PKI=$H_T/pki
+  D=pec-esempio.test
+  "$H_PECCTL" example --out "$PKI" >/dev/null || return 1
+  mkdir -p "$H_T/outbox"
+  cat > "$H_T/provider.conf" <<CONF
+provider_name = "Gestore Esempio S.p.A."
+mail_domain = $D
+managed_domains = $D
+cert_file = $PKI/provider.pem
+key_file = $PKI/provider.key
+index_file = $PKI/index.ldif
+outbox_dir = $H_T/outbox
+marker_domain = outbox.pec.invalid
+sendmail_command = $1
+mailbox_file = $H_T/mailboxes
+CONF
+  [ -z "${2:-}" ] || printf '%s\n' "$2" >> "$H_T/provider.conf"
+}
+
+# h_index_add_aruba: list the signer of the real Aruba 2014 samples (../shared/samples) in $PKI/index.ldif
+h_index_add_aruba() {
+  cat >> "$PKI/index.ldif" <<'LDIF'
+
+dn: providerName=ARUBA PEC S.p.A.,o=postacert
+objectClass: provider
+providerName: ARUBA PEC S.p.A.
+providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
+mailReceipt: posta-certificata@pec.aruba.it
+managedDomains: pec.aruba.it
+managedDomains: pec.it
+LDIF
+}

@@ -5,20 +5,11 @@
 command -v miltertest >/dev/null || h_skip "miltertest not installed"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SAMPLES=${PEC_SHARED_DIR:-$H_SRC/../shared}/samples/real
-PKI=$H_T/pki
-"$H_PECCTL" example --out "$PKI" >/dev/null || { h_fail "pecctl example"; h_done; exit; }
-cat >> "$PKI/index.ldif" <<'LDIF'
-
-dn: providerName=ARUBA PEC S.p.A.,o=postacert
-objectClass: provider
-providerName: ARUBA PEC S.p.A.
-providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
-mailReceipt: posta-certificata@pec.aruba.it
-managedDomains: pec.aruba.it
-LDIF
-D=pec-esempio.test
+h_example_provider "$H_T/sendmail" "max_recipients = 3
+max_message_size = 60000" || { h_fail "pecctl example"; h_done; exit; }
+h_index_add_aruba
 printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$H_T/mailboxes"
-mkdir -p "$H_T/outbox" "$H_T/sent"
+mkdir -p "$H_T/sent"
 cat > "$H_T/sendmail" <<SH
 #!/bin/sh
 # records what the milter hands to "sendmail": arguments and message
@@ -27,20 +18,6 @@ echo "\$*" > "$H_T/sent/\$n.args"
 cat > "$H_T/sent/\$n.eml"
 SH
 chmod +x "$H_T/sendmail"
-cat > "$H_T/provider.conf" <<CONF
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = $D
-managed_domains = $D
-cert_file = $PKI/provider.pem
-key_file = $PKI/provider.key
-index_file = $PKI/index.ldif
-outbox_dir = $H_T/outbox
-marker_domain = outbox.pec.invalid
-sendmail_command = $H_T/sendmail
-mailbox_file = $H_T/mailboxes
-max_recipients = 3
-max_message_size = 60000
-CONF
 for role in access reception; do
   port=$(h_port)
   h_bg "milter-$role" "$H_MILTER" -c "$H_T/provider.conf" -r $role -s inet:"$port"@127.0.0.1

@@ -7,25 +7,10 @@
 command -v postfix >/dev/null && command -v swaks >/dev/null && command -v dovecot >/dev/null || h_skip "postfix, swaks or dovecot missing"
 [ "$(id -u)" = 0 ] || h_skip "needs root to run private Postfix instances"
 N=${PEC_DURABILITY_N:-200}
-PKI=$H_T/pki
-"$H_PECCTL" example --out "$PKI" >/dev/null || { h_fail "pecctl example"; h_done; exit; }
-D=pec-esempio.test
+h_example_provider "/usr/sbin/sendmail -C $H_T/postfix-a/etc" || { h_fail "pecctl example"; h_done; exit; }
 printf 'alice@%s\nbob@%s\n' $D $D > "$H_T/mailboxes"
 printf 'alice@%s:{PLAIN}secret\n' $D > "$H_T/users"
-mkdir -p "$H_T/outbox"
 SUB=$(h_port); MX=$(h_port); MA=$(h_port); MR=$(h_port); AUTH=$(h_port); EM=$(h_port); LOCAL=$(h_port); REMOTE=$(h_port)
-cat > "$H_T/provider.conf" <<CONF
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = $D
-managed_domains = $D
-cert_file = $PKI/provider.pem
-key_file = $PKI/provider.key
-index_file = $PKI/index.ldif
-outbox_dir = $H_T/outbox
-marker_domain = outbox.pec.invalid
-sendmail_command = /usr/sbin/sendmail -C $H_T/postfix-a/etc
-mailbox_file = $H_T/mailboxes
-CONF
 if [ -n "${PEC_TEST_DB:-}" ]; then
   echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
   "$H_PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || h_fail "migrate"

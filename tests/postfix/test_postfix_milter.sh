@@ -10,37 +10,13 @@ DTD=${PEC_SHARED_DIR:-$H_SRC/../shared}/spec/daticert.dtd
 SAMPLES=${PEC_SHARED_DIR:-$H_SRC/../shared}/samples/real
 
 # --- a provider: test PKI, index, mailboxes, configuration --------------------------------------------
-PKI=$H_T/pki
-"$H_PECCTL" example --out "$PKI" >/dev/null || { h_fail "pecctl example"; h_done; exit; }
-cat >> "$PKI/index.ldif" <<'LDIF'
-
-dn: providerName=ARUBA PEC S.p.A.,o=postacert
-objectClass: provider
-providerName: ARUBA PEC S.p.A.
-providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
-mailReceipt: posta-certificata@pec.aruba.it
-managedDomains: pec.aruba.it
-managedDomains: pec.it
-LDIF
-D=pec-esempio.test
+h_example_provider "/usr/sbin/sendmail -C $H_T/postfix-a/etc" "quarantine_dir = $H_T/quarantine
+clamd_socket = $H_T/clamd-a/clamd.sock" || { h_fail "pecctl example"; h_done; exit; }
+h_index_add_aruba
 printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$H_T/mailboxes"
 printf 'alice@%s:{PLAIN}secret\n' $D > "$H_T/users"
-mkdir -p "$H_T/outbox" "$H_T/quarantine"
+mkdir -p "$H_T/quarantine"
 SUB=$(h_port); MX=$(h_port); MA=$(h_port); MR=$(h_port); AUTH=$(h_port); EM=$(h_port); LOCAL=$(h_port); REMOTE=$(h_port)
-cat > "$H_T/provider.conf" <<CONF
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = $D
-managed_domains = $D
-cert_file = $PKI/provider.pem
-key_file = $PKI/provider.key
-index_file = $PKI/index.ldif
-outbox_dir = $H_T/outbox
-marker_domain = outbox.pec.invalid
-sendmail_command = /usr/sbin/sendmail -C $H_T/postfix-a/etc
-mailbox_file = $H_T/mailboxes
-quarantine_dir = $H_T/quarantine
-clamd_socket = $H_T/clamd-a/clamd.sock
-CONF
 # the trace store, when the test runs under tests/db/pg_harness.sh
 if [ -n "${PEC_TEST_DB:-}" ]; then
   echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
