@@ -2,7 +2,8 @@
  * message is durably queued, and sends what the outbox owes for them (see outbox.h).
  *
  * usage: pec-emitter -c CONFIG -l HOST:PORT [-S]   (-S: log to syslog, mail facility)
- * One thread per LMTP connection; per-recipient replies as LMTP requires: 250 once the entry's messages
+ * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
+ * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
  * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
  */
 #define _GNU_SOURCE /* accept4 */
@@ -103,13 +104,12 @@ static int read_line(struct lmtp_conn *c, struct pec_buf *line)
     }
 }
 
-/* sink_inject - hand one owed message to Postfix */
+/* sink_inject - hand one owed message to Postfix (ctx: the session's submitter) */
 static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
 {
     struct pec_error err = { 0 };
 
-    (void)ctx;
-    if (pec_submit_sendmail(cfg->sendmail_command, cfg->service_address, rcpt, msg, len, &err) < 0) {
+    if (pec_submitter_send(ctx, cfg->service_address, rcpt, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
@@ -174,7 +174,8 @@ static void *serve(void *arg)
     struct lmtp_conn *c = arg;
     struct pec_buf line = PEC_BUF_INIT, msg = PEC_BUF_INIT;
     struct pec_strv keys = PEC_STRV_INIT;
-    const struct outbox_sink sink = { sink_inject, sink_quarantine, NULL };
+    struct pec_submitter *submitter = pec_submitter_new(cfg);
+    const struct outbox_sink sink = { sink_inject, sink_quarantine, submitter };
 
     send_line(c, "220 %s pec-emitter LMTP", cfg->mail_domain);
     while (read_line(c, &line) == 0) {
@@ -231,6 +232,7 @@ static void *serve(void *arg)
     pec_strv_clear(&keys);
     pec_buf_release(&line);
     pec_buf_release(&msg);
+    pec_submitter_free(&submitter);
     close(c->fd);
     free(c);
     return NULL;

@@ -443,8 +443,8 @@ static sfsistat eom_access(SMFICTX *ctx, struct conn *c, const char *qid)
         if (v.receipt.len > 0 &&
             (trace_submission(&v, infected ? PEC_TRACE_NON_ACCETTAZIONE_VIRUS : PEC_TRACE_NON_ACCETTAZIONE, qid,
                               infected ? virus : NULL, &err) < 0 ||
-             pec_submit_sendmail(app->rt->cfg->sendmail_command, app->rt->cfg->service_address, v.receipt_to,
-                                    v.receipt.data, v.receipt.len, &err) < 0)) {
+             pec_submit_one(app->rt->cfg, app->rt->cfg->service_address, v.receipt_to, v.receipt.data,
+                            v.receipt.len, &err) < 0)) {
             rc = tempfail(ctx, err.msg);
         } else {
             pec_info("%s: id=%s: non-accettazione: check=%s mittente=%s", qid, v.identificativo,

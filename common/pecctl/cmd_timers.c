@@ -15,6 +15,7 @@
 struct timers_run {
     struct pec_trace *trace;
     const struct pec_runtime *rt;
+    struct pec_submitter *submitter; /* one kept connection for the whole run */
     time_t now;
     int sent, failed;
 };
@@ -92,8 +93,7 @@ static int one_notice(const struct pec_trace_due *due, void *ctx)
         fprintf(stderr, "pecctl timers: claim %s %s: %s\n", due->identificativo, due->address, err.msg);
         r->failed++;
     } else if (claimed == 1) {
-        if (pec_submit_sendmail(r->rt->cfg->sendmail_command, r->rt->cfg->service_address, due->sender, msg.data,
-                                   msg.len, &err) < 0) {
+        if (pec_submitter_send(r->submitter, r->rt->cfg->service_address, due->sender, msg.data, msg.len, &err) < 0) {
             fprintf(stderr, "pecctl timers: NOT SENT (claimed): %s %dh for %s: %s\n", due->identificativo,
                     (int)due->kind, due->address, err.msg);
             r->failed++;
@@ -150,6 +150,7 @@ int cmd_timers(int argc, char **argv)
         goto out;
     }
     r.rt = rt;
+    r.submitter = pec_submitter_new(rt->cfg);
     if (pec_trace_notices_due(r.trace, r.now, limit, one_notice, &r, &err) < 0) {
         fprintf(stderr, "pecctl timers: %s\n", err.msg);
         rc = PECCTL_NOT_VALID;
@@ -161,6 +162,7 @@ int cmd_timers(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: pecctl timers run --config FILE [--db CONNINFO] [--now TIME] [--limit N]\n");
 out:
+    pec_submitter_free(&r.submitter);
     pec_trace_free(&r.trace);
     pec_runtime_free(&rt);
     db_opts_clear(&o);

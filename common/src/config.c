@@ -94,6 +94,7 @@ static const struct key_spec key_table[] = {
     { "database", K_STRING, OFF(database), 0, 0 },
     { "outbox_dir", K_STRING, OFF(outbox_dir), 0, 0 },
     { "marker_domain", K_DOMAIN, OFF(marker_domain), 0, 0 },
+    { "submit_address", K_STRING, OFF(submit_address), 0, 0 },
     { "sendmail_command", K_STRING, OFF(sendmail_command), 0, 0 },
     { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
     { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },

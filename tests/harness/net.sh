@@ -160,6 +160,7 @@ node_id = 1
 database = $(n_db "$dom")
 outbox_dir = $d/outbox
 marker_domain = outbox.pec.invalid
+submit_address = 127.0.0.1:$INJ
 sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
 mailbox_file = $d/mailboxes
 quarantine_dir = $d/quarantine

@@ -20,7 +20,9 @@
  *   database           libpq connection string for the trace store
  *   outbox_dir         spool of messages owed once Postfix has queued (milter, emitter)
  *   marker_domain      domain of the internal marker recipients, routed to pec-emitter
- *   sendmail_command   how receipts are handed to Postfix [/usr/sbin/sendmail]
+ *   submit_address     HOST:PORT (or unix socket path) of a loopback Postfix smtpd without milters:
+ *                      where receipts are handed to Postfix (fast: a kept SMTP connection)
+ *   sendmail_command   how receipts are handed to Postfix without submit_address [/usr/sbin/sendmail]
  *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
  *   quarantine_dir     where infected messages are kept (30 months)
  *   clamd_socket       clamd to scan with: a unix socket path or HOST:PORT (none: no scan)
@@ -50,6 +52,7 @@ struct pec_config {
     const char *database;
     const char *outbox_dir;
     const char *marker_domain;
+    const char *submit_address;
     const char *sendmail_command;
     const char *mailbox_file;
     const char *quarantine_dir;

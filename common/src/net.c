@@ -1,0 +1,77 @@
+/* net.c - connect to a local service and write to it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "pec/net.h"
+
+/* pec_net_connect - unix path or HOST:PORT, with timeouts */
+int pec_net_connect(const char *where, int timeout_s)
+{
+    struct timeval tv = { timeout_s, 0 };
+    int fd, saved;
+
+    if (where[0] == '/') {
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        if (strlen(where) >= sizeof(sun.sun_path)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+            return -1;
+        memcpy(sun.sun_path, where, strlen(where) + 1);
+        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+            goto fail;
+    } else {
+        struct sockaddr_in sin = { .sin_family = AF_INET };
+        char host[64];
+        const char *colon = strrchr(where, ':');
+        if (colon == NULL || (size_t)(colon - where) >= sizeof(host)) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(host, where, (size_t)(colon - where));
+        host[colon - where] = '\0';
+        sin.sin_port = htons((uint16_t)atoi(colon + 1));
+        if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+            errno = EINVAL;
+            return -1;
+        }
+        if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+            return -1;
+        if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+            goto fail;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+fail:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* pec_net_send_all - loop over short writes */
+int pec_net_send_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
