@@ -8,7 +8,6 @@
 #include "mail-namespace.h"
 #include "mail-user.h"
 #include "mail-deliver.h"
-#include "mail-duplicate.h"
 #include "mail-search-build.h"
 #include "raw-storage.h"
 #include "pec-commit-watch.h"
@@ -18,12 +17,16 @@
 #include "pec-submit.h"
 #include "pec-trace-glue.h"
 #include "pec-deliver.h"
+#include "pec/marks.h"
 
 #include <sys/stat.h>
 
-/* How long the duplicate database remembers a delivery: the sending provider gives up after 24 h
-   (PEC-RULES §2.11), twice that covers any retry or duplicate relay. */
-#define PEC_DUPLICATE_KEEP_SECS (2 * 24 * 3600)
+/* How long a mark is remembered: the sending provider gives up after 24 h (PEC-RULES §2.11), twice
+   that covers any retry or duplicate relay.  Old marks are swept at most once an hour per mailbox. */
+#define PEC_MARK_KEEP_SECS (2 * 24 * 3600)
+#define PEC_MARK_SWEEP_EVERY_SECS 3600
+/* the marks of a mailbox live in its owner's home directory */
+#define PEC_MARKS_DIR ".pec-marks"
 
 deliver_mail_func_t *pec_next_deliver_mail = NULL;
 
@@ -255,25 +258,40 @@ static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum p
 	return 1;
 }
 
-/* dup_mark - remember key (a mark needs the id locked: check it first in the same transaction) */
-static void dup_mark(struct mail_deliver_context *ctx, const char *key)
+/* marks_dir - the recipient's marks folder (t_strdup), or NULL when the user has no home directory.
+   create: make the home directory (the first delivery to a new mailbox has not made it yet) and the
+   folder, and sweep old marks when due; without create, a missing home gives the folder anyway (no
+   mark can be found in it) */
+static const char *marks_dir(struct mail_deliver_context *ctx, bool create)
 {
-	struct mail_duplicate_transaction *dt = mail_duplicate_transaction_begin(ctx->dup_db);
+	const char *home, *dir;
+	struct pec_error err = { 0 };
+	struct stat st;
 
-	switch (mail_duplicate_check(dt, key, strlen(key), ctx->rcpt_user->username)) {
-	case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
-		mail_duplicate_mark(dt, key, strlen(key), ctx->rcpt_user->username,
-				    ioloop_time + PEC_DUPLICATE_KEEP_SECS);
-		mail_duplicate_transaction_commit(&dt);
-		break;
-	case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
-		mail_duplicate_transaction_rollback(&dt);
-		break;
-	default:
-		mail_duplicate_transaction_rollback(&dt);
-		e_error(ctx->event, "pec: duplicate database: %s not recorded", key);
-		break;
+	if (mail_user_get_home(ctx->rcpt_user, &home) <= 0 || home == NULL || *home == '\0')
+		return NULL;
+	dir = t_strconcat(home, "/" PEC_MARKS_DIR, NULL);
+	if (!create)
+		return dir;
+	if (stat(home, &st) < 0 && errno == ENOENT && mail_user_home_mkdir(ctx->rcpt_user) < 0)
+		return NULL;
+	if (pec_marks_prepare(dir, &err) < 0) {
+		e_error(ctx->event, "pec: %s", err.msg);
+		return NULL;
 	}
+	if (pec_marks_sweep_due(dir, ioloop_time, PEC_MARK_SWEEP_EVERY_SECS) > 0 &&
+	    pec_marks_sweep(dir, ioloop_time - PEC_MARK_KEEP_SECS, &err) < 0)
+		e_error(ctx->event, "pec: sweeping old marks: %s", err.msg);
+	return dir;
+}
+
+/* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
+static void mark_set(struct mail_deliver_context *ctx, const char *dir, const char *key)
+{
+	struct pec_error err = { 0 };
+
+	if (pec_mark_set(dir, key, &err) < 0)
+		e_error(ctx->event, "pec: %s not recorded: %s", key, err.msg);
 }
 
 /* saved_at_of - when an earlier attempt stored the busta (its save date in mailbox), so a receipt sent
@@ -315,8 +333,9 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 			     struct mail_storage **storage_r)
 {
 	char key_stored[PEC_GLUE_DUP_KEY_MAX], key_receipt[PEC_GLUE_DUP_KEY_MAX], msgid[PEC_ID_MAX];
-	const char *id = pec_glue_identificativo(&job->v), *error, *variant;
-	struct mail_duplicate_transaction *dt = NULL;
+	const char *id = pec_glue_identificativo(&job->v), *error, *variant, *marks = NULL;
+	struct pec_error merr = { 0 };
+	int lock = -1, seen;
 	struct pec_buf msg = PEC_BUF_INIT;
 	struct pec_error err = { 0 };
 	enum pec_delivery_failure f;
@@ -328,54 +347,38 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	if (job->set.mailbox_disabled)
 		return mancata(ctx, job, PEC_DELIVERY_FAIL_DISABLED, "pec_mailbox_disabled");
 
-	idempotent = ctx->dup_db != NULL &&
-		     pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, job->recipient, key_stored) > 0 &&
+	idempotent = pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, job->recipient, key_stored) > 0 &&
 		     pec_glue_dup_key(PEC_GLUE_STAGE_RECEIPT, id, job->recipient, key_receipt) > 0;
 	if (idempotent) {
-		/* the duplicate database lives in the home directory, which the first delivery to a new
-		   mailbox has not created yet: without it nothing would be remembered */
-		const char *home;
-		struct stat st;
-
-		if (mail_user_get_home(ctx->rcpt_user, &home) > 0 && stat(home, &st) < 0 && errno == ENOENT &&
-		    mail_user_home_mkdir(ctx->rcpt_user) < 0)
-			return pec_tempfail(ctx, job, "cannot create the home directory");
-		dt = mail_duplicate_transaction_begin(ctx->dup_db);
-		switch (mail_duplicate_check(dt, key_receipt, strlen(key_receipt), ctx->rcpt_user->username)) {
-		case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
-			mail_duplicate_transaction_rollback(&dt);
+		if ((marks = marks_dir(ctx, TRUE)) == NULL)
+			return pec_tempfail(ctx, job, "cannot create the home directory or its marks folder");
+		/* held until the "stored" mark is set: two deliveries of one busta never both store it */
+		if ((lock = pec_mark_lock(marks, key_stored, &merr)) < 0)
+			return pec_tempfail(ctx, job, merr.msg);
+		if ((seen = pec_mark_check(marks, key_receipt, &merr)) > 0) {
+			pec_mark_unlock(&lock);
 			glue_trace_duplicate(ctx->event, &job->v, job->recipient, time(NULL));
 			log_decision(ctx->event, job, "already delivered and receipted: nothing stored, nothing sent");
 			return 1;
-		case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
-			break;
-		default:
-			mail_duplicate_transaction_rollback(&dt);
-			return pec_tempfail(ctx, job, "duplicate database unavailable");
 		}
-		switch (mail_duplicate_check(dt, key_stored, strlen(key_stored), ctx->rcpt_user->username)) {
-		case MAIL_DUPLICATE_CHECK_RESULT_EXISTS:
+		if (seen == 0 && (seen = pec_mark_check(marks, key_stored, &merr)) > 0)
 			stored_before = TRUE;
-			break;
-		case MAIL_DUPLICATE_CHECK_RESULT_NOT_FOUND:
-			break;
-		default:
-			mail_duplicate_transaction_rollback(&dt);
-			return pec_tempfail(ctx, job, "duplicate database unavailable");
+		if (seen < 0) {
+			pec_mark_unlock(&lock);
+			return pec_tempfail(ctx, job, merr.msg);
 		}
 	}
 
 	/* nothing is stored while the trace store is down: the MTA retries */
 	if (glue_trace_ready(ctx->event, job->state, &error) < 0) {
-		if (dt != NULL)
-			mail_duplicate_transaction_rollback(&dt);
+		pec_mark_unlock(&lock);
 		return pec_tempfail(ctx, job, error);
 	}
 
 	if (stored_before) {
 		/* stored by an earlier attempt whose receipt did not go out: do not store it twice; the
 		   receipt keeps the time of that save when the message is still there */
-		mail_duplicate_transaction_rollback(&dt);
+		pec_mark_unlock(&lock);
 		if ((saved_at = saved_at_of(ctx, ctx->rcpt_default_mailbox, id)) == 0)
 			saved_at = time(NULL);
 	} else {
@@ -386,8 +389,7 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 		ret = pec_store(ctx, mailbox, storage_r);
 		commits = pec_commit_watch_end(&saved_at);
 		if (ret < 0 && commits == 0) {
-			if (dt != NULL)
-				mail_duplicate_transaction_rollback(&dt);
+			pec_mark_unlock(&lock);
 			if (ctx->tempfail_error != NULL)
 				return pec_tempfail(ctx, job, ctx->tempfail_error);
 			if (*storage_r != NULL)
@@ -402,8 +404,7 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 			return -1; /* Dovecot answers 4xx from the storage error */
 		}
 		if (commits == 0 && !ctx->saved_mail) {
-			if (dt != NULL)
-				mail_duplicate_transaction_rollback(&dt);
+			pec_mark_unlock(&lock);
 			log_decision(ctx->event, job, "not stored by the Sieve script: no avvenuta consegna");
 			return 1;
 		}
@@ -413,23 +414,22 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 			saved_at = time(NULL);
 		/* the message is in a mailbox even if another Sieve action failed: answer 2xx */
 		ctx->saved_mail = TRUE;
-		if (dt != NULL) {
-			mail_duplicate_mark(dt, key_stored, strlen(key_stored), ctx->rcpt_user->username,
-					    ioloop_time + PEC_DUPLICATE_KEEP_SECS);
-			mail_duplicate_transaction_commit(&dt);
+		if (idempotent) {
+			mark_set(ctx, marks, key_stored);
+			pec_mark_unlock(&lock);
 		}
 	}
 
 	variant = pec_ricevuta_name(job->v.variant);
 	/* the right to emit this recipient's receipt, across processes and nodes.  0 is an earlier claim:
-	   our own attempt whose submission or trace failed (this mailbox's duplicate database says it
-	   stored the busta and sent no receipt) - send it now; or a delivery this duplicate database does
+	   our own attempt whose submission or trace failed (this mailbox's marks say it
+	   stored the busta and sent no receipt) - send it now; or a delivery these marks do
 	   not know of (another node, an expired entry) whose receipt went out - send no second one. */
 	ret = glue_trace_claim(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error);
 	if (ret < 0)
 		return pec_tempfail(ctx, job, error); /* the retry finds the stored mark */
 	if (ret == 0 && idempotent && !stored_before) {
-		dup_mark(ctx, key_receipt);
+		mark_set(ctx, marks, key_receipt);
 		/* the copy is traced as a message stored without a receipt of its own */
 		if (glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, saved_at, &error) < 0)
 			e_error(ctx->event, "pec: identificativo=%s rcpt=%s: second copy not traced: %s", ascii(id),
@@ -457,7 +457,7 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 				 &error) < 0)
 		return pec_tempfail(ctx, job, error);
 	if (idempotent)
-		dup_mark(ctx, key_receipt);
+		mark_set(ctx, marks, key_receipt);
 	log_decision(ctx->event, job,
 		     t_strdup_printf("%s, avvenuta consegna %s (%s) submitted",
 				     stored_before ? "stored by an earlier attempt" : "stored", msgid,
@@ -471,48 +471,37 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
  * is set only when its trace failed after the save, so that the retry traces it without storing a second
  * copy; "plain" once stored and traced, so that a copy re-sent after a sender's crash (same Message-ID)
  * is not stored twice */
-static bool plain_key(struct mail_deliver_context *ctx, const struct pec_job *job, enum pec_glue_stage stage,
-		      char key[PEC_GLUE_DUP_KEY_MAX])
+static bool plain_key(const struct pec_job *job, enum pec_glue_stage stage, char key[PEC_GLUE_DUP_KEY_MAX])
 {
-	return ctx->dup_db != NULL &&
-	       pec_glue_dup_key(stage, job->v.analysis.message_id, job->recipient, key) > 0;
+	return pec_glue_dup_key(stage, job->v.analysis.message_id, job->recipient, key) > 0;
 }
 
 /* plain_seen - 1 when the key of this stage was marked by an earlier delivery */
 static bool plain_seen(struct mail_deliver_context *ctx, const struct pec_job *job, enum pec_glue_stage stage)
 {
 	char key[PEC_GLUE_DUP_KEY_MAX];
-	struct mail_duplicate_transaction *dt;
-	const char *home;
-	struct stat st;
-	bool found;
+	const char *dir;
 
-	if (!plain_key(ctx, job, stage, key))
+	/* no home directory yet: nothing was stored */
+	if (!plain_key(job, stage, key) || (dir = marks_dir(ctx, FALSE)) == NULL)
 		return FALSE;
-	/* no home directory yet: nothing was stored, and the duplicate database would complain */
-	if (mail_user_get_home(ctx->rcpt_user, &home) <= 0 || stat(home, &st) < 0)
-		return FALSE;
-	dt = mail_duplicate_transaction_begin(ctx->dup_db);
-	found = mail_duplicate_check(dt, key, strlen(key), ctx->rcpt_user->username) ==
-		MAIL_DUPLICATE_CHECK_RESULT_EXISTS;
-	mail_duplicate_transaction_rollback(&dt);
-	return found;
+	return pec_mark_check(dir, key, NULL) > 0;
 }
 
 /* plain_untraced - stored but the trace failed: remember the save, answer 4xx */
 static int plain_untraced(struct mail_deliver_context *ctx, const struct pec_job *job, const char *error)
 {
 	char key[PEC_GLUE_DUP_KEY_MAX];
+	const char *dir;
 
-	if (ctx->saved_mail && plain_key(ctx, job, PEC_GLUE_STAGE_UNTRACED, key))
-		dup_mark(ctx, key);
+	if (ctx->saved_mail && plain_key(job, PEC_GLUE_STAGE_UNTRACED, key) && (dir = marks_dir(ctx, TRUE)) != NULL)
+		mark_set(ctx, dir, key);
 	return pec_tempfail(ctx, job, error);
 }
 
 static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, struct mail_storage **storage_r)
 {
-	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL), *error;
-
+	const char *mailbox = pec_glue_mailbox(job->v.action, ctx->rcpt_default_mailbox, NULL), *error, *dir;
 	char key[PEC_GLUE_DUP_KEY_MAX];
 
 	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
@@ -532,9 +521,9 @@ static int deliver_plain(struct mail_deliver_context *ctx, struct pec_job *job, 
 	if (ctx->saved_mail &&
 	    glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error) < 0)
 		return plain_untraced(ctx, job, error);
-	if (ctx->saved_mail && job->v.action == PEC_DELIVERY_STORE_PLAIN &&
-	    plain_key(ctx, job, PEC_GLUE_STAGE_PLAIN, key))
-		dup_mark(ctx, key);
+	if (ctx->saved_mail && job->v.action == PEC_DELIVERY_STORE_PLAIN && plain_key(job, PEC_GLUE_STAGE_PLAIN, key) &&
+	    (dir = marks_dir(ctx, TRUE)) != NULL)
+		mark_set(ctx, dir, key);
 	log_decision(ctx->event, job, ctx->saved_mail ? "stored as it is, no receipt" : "not stored by Sieve");
 	return 1;
 }

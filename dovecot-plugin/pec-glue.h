@@ -9,7 +9,7 @@
 #include "mail-error.h"
 #include "pec/delivery.h"
 
-/* The two steps of a certified delivery remembered in Dovecot's duplicate database, and the save of
+/* The two steps of a certified delivery remembered as marks (pec/marks.h), and the save of
  * another message whose trace record failed (its retry traces it without storing it again). */
 enum pec_glue_stage {
 	PEC_GLUE_STAGE_STORED,   /* the busta is in the mailbox */

@@ -1,0 +1,151 @@
+/* marks.c - one file per idempotence mark (see marks.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pec/marks.h"
+
+#define MARK_KEY_MAX 100
+
+/* mark_path - dir/key into path; -1 with err when the key is unusable as a file name */
+static int mark_path(const char *dir, const char *key, char *path, size_t size, struct pec_error *err)
+{
+    size_t len = strlen(key);
+    int n;
+
+    if (len == 0 || len > MARK_KEY_MAX || key[0] == '.' ||
+        strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:._-") != len) {
+        pec_error_set(err, PEC_ERR_INVALID, "marks: unusable key \"%.100s\"", key);
+        return -1;
+    }
+    n = snprintf(path, size, "%s/%s", dir, key);
+    if (n < 0 || (size_t)n >= size) {
+        pec_error_set(err, PEC_ERR_INVALID, "marks: folder name too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* pec_marks_prepare - mkdir unless present */
+int pec_marks_prepare(const char *dir, struct pec_error *err)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: mkdir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* pec_mark_check - a non-empty file is a mark */
+int pec_mark_check(const char *dir, const char *key, struct pec_error *err)
+{
+    char path[4096];
+    struct stat st;
+
+    if (mark_path(dir, key, path, sizeof(path), err) < 0)
+        return -1;
+    if (stat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return st.st_size > 0;
+}
+
+/* pec_mark_set - give the file content (a lock may have created it empty) */
+int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
+{
+    char path[4096];
+    struct stat st;
+    int fd;
+
+    if (mark_path(dir, key, path, sizeof(path), err) < 0)
+        return -1;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 || fstat(fd, &st) < 0 ||
+        (st.st_size == 0 && write(fd, "1\n", 2) != 2)) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return close(fd) == 0 ? 0 : -1;
+}
+
+/* pec_mark_lock - flock the key's file, creating it empty */
+int pec_mark_lock(const char *dir, const char *key, struct pec_error *err)
+{
+    char path[4096];
+    int fd;
+
+    if (mark_path(dir, key, path, sizeof(path), err) < 0)
+        return -1;
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "marks: lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/* pec_mark_unlock - closing the descriptor drops the flock */
+void pec_mark_unlock(int *fd)
+{
+    if (fd == NULL || *fd < 0)
+        return;
+    close(*fd);
+    *fd = -1;
+}
+
+/* pec_marks_sweep - unlink old entries (never the folder's own dot files) */
+int pec_marks_sweep(const char *dir, time_t before, struct pec_error *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    int removed = 0;
+
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < before &&
+            unlinkat(dirfd(d), de->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+/* pec_marks_sweep_due - claim the sweep of this interval by touching dir/.swept */
+int pec_marks_sweep_due(const char *dir, time_t now, time_t interval)
+{
+    char path[4096];
+    struct stat st;
+    int fd;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/.swept", dir) >= sizeof(path))
+        return 0;
+    if (stat(path, &st) == 0 && st.st_mtime > now - interval && st.st_mtime <= now)
+        return 0;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return 0;
+    futimens(fd, NULL);
+    close(fd);
+    return 1;
+}

@@ -1,0 +1,111 @@
+/* test_marks.c - idempotence marks: check/set, a lock that a second process waits for, the sweep of old
+ * marks, the once-per-interval sweep claim, and keys that cannot be file names. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "check.h"
+#include "pec/marks.h"
+
+/* ms_now - wall clock in milliseconds */
+static long long ms_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* age - set the modification time of dir/name to `secs` ago */
+static void age(const char *dir, const char *name, time_t secs)
+{
+    char path[4096];
+    struct timespec ts[2];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ts[0].tv_sec = ts[1].tv_sec = time(NULL) - secs;
+    ts[0].tv_nsec = ts[1].tv_nsec = 0;
+    utimensat(AT_FDCWD, path, ts, 0);
+}
+
+int main(void)
+{
+    char base[] = "/tmp/pec-test-marks.XXXXXX", dir[4200], cmd[4300];
+    struct pec_error err = { 0 };
+    struct stat st;
+    int fd, status;
+    long long t0;
+    pid_t pid;
+
+    if (mkdtemp(base) == NULL)
+        return 1;
+    snprintf(dir, sizeof(dir), "%s/.pec-marks", base);
+
+    /* a missing folder: nothing is marked; prepare creates it private, twice is fine */
+    CHECK(pec_mark_check(dir, "pec-stored:abc", &err) == 0);
+    CHECK(pec_marks_prepare(dir, &err) == 0);
+    CHECK(pec_marks_prepare(dir, &err) == 0);
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+
+    /* set, check, set again */
+    CHECK(pec_mark_check(dir, "pec-stored:abc", &err) == 0);
+    CHECK(pec_mark_set(dir, "pec-stored:abc", &err) == 0);
+    CHECK(pec_mark_check(dir, "pec-stored:abc", &err) == 1);
+    CHECK(pec_mark_set(dir, "pec-stored:abc", &err) == 0);
+    CHECK(pec_mark_check(dir, "pec-receipt:abc", &err) == 0);
+
+    /* a lock alone is not a mark */
+    fd = pec_mark_lock(dir, "pec-receipt:abc", &err);
+    CHECK(fd >= 0);
+    CHECK(pec_mark_check(dir, "pec-receipt:abc", &err) == 0);
+    pec_mark_unlock(&fd);
+    CHECK(fd == -1);
+    pec_mark_unlock(&fd); /* no-op */
+
+    /* a second process waits for the lock: it then sees the mark the first one set */
+    pid = fork();
+    if (pid == 0) {
+        int cfd = pec_mark_lock(dir, "pec-stored:race", NULL);
+        usleep(300000);
+        pec_mark_set(dir, "pec-stored:race", NULL);
+        pec_mark_unlock(&cfd);
+        _exit(cfd == -1 ? 0 : 1);
+    }
+    usleep(100000);
+    t0 = ms_now();
+    fd = pec_mark_lock(dir, "pec-stored:race", &err);
+    CHECK(fd >= 0);
+    CHECK(ms_now() - t0 >= 100); /* it waited for the child */
+    CHECK(pec_mark_check(dir, "pec-stored:race", &err) == 1);
+    pec_mark_unlock(&fd);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* keys that are not file names are refused, with the class INVALID */
+    err = (struct pec_error){ 0 };
+    CHECK(pec_mark_set(dir, "../escape", &err) < 0 && err.cls == PEC_ERR_INVALID);
+    CHECK(pec_mark_check(dir, ".swept", &err) < 0);
+    CHECK(pec_mark_lock(dir, "", &err) < 0);
+    CHECK(pec_mark_set(dir, "a/b", &err) < 0);
+
+    /* the sweep removes marks older than the cut, keeps newer ones and the folder's own files */
+    CHECK(pec_mark_set(dir, "pec-plain:old", &err) == 0);
+    age(dir, "pec-plain:old", 3 * 24 * 3600);
+    CHECK(pec_marks_sweep_due(dir, time(NULL), 3600) == 1); /* first time: due, and claimed */
+    CHECK(pec_marks_sweep_due(dir, time(NULL), 3600) == 0); /* claimed for this hour */
+    age(dir, ".swept", 2 * 3600);
+    CHECK(pec_marks_sweep(dir, time(NULL) - 2 * 24 * 3600, &err) == 1);
+    CHECK(pec_mark_check(dir, "pec-plain:old", &err) == 0);
+    CHECK(pec_mark_check(dir, "pec-stored:abc", &err) == 1);
+    snprintf(cmd, sizeof(cmd), "%s/.swept", dir);
+    CHECK(stat(cmd, &st) == 0);
+    CHECK(pec_marks_sweep_due(dir, time(NULL), 3600) == 1); /* an hour later: due again */
+    CHECK(pec_marks_sweep(base, 0, &err) == 0);              /* nothing that old */
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+    (void)!system(cmd);
+    return CHECK_DONE();
+}
