@@ -29,6 +29,13 @@
 #include "pec/runtime.h"
 #include "pec/trace_facts.h"
 
+/* Outbox housekeeping: Postfix gives up on a message (and on its marker) after maximal_queue_lifetime,
+ * one day for PEC; served entries are kept twice that so a late retried marker is still recognised,
+ * and an entry whose marker never came is reported and removed after three days. */
+#define SWEEP_EVERY_SECS 3600
+#define KEEP_DONE_SECS (2 * 24 * 3600)
+#define KEEP_UNCLAIMED_SECS (3 * 24 * 3600)
+
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
 static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
@@ -238,6 +245,24 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* housekeeping - sweep the outbox now and every SWEEP_EVERY_SECS */
+static void *housekeeping(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct outbox_sweep_counts n;
+        struct pec_error err = { 0 };
+
+        if (outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
+            pec_warn("pec-emitter: %s", err.msg);
+        else if (n.done + n.unclaimed + n.partial > 0)
+            pec_info("pec-emitter: outbox swept: %u served, %u never claimed, %u partial entries removed", n.done,
+                     n.unclaimed, n.partial);
+        sleep(SWEEP_EVERY_SECS);
+    }
+    return NULL;
+}
+
 /* listen_on - a TCP listener on host:port */
 static int listen_on(const char *spec)
 {
@@ -295,6 +320,12 @@ int main(int argc, char **argv)
             pec_fatal("pec-emitter: %s: database: %s", config, err.msg);
     }
     lfd = listen_on(listen_spec);
+    {
+        pthread_t th;
+        if (pthread_create(&th, NULL, housekeeping, NULL) != 0)
+            pec_fatal("pec-emitter: cannot start the outbox housekeeping");
+        pthread_detach(th);
+    }
     pec_info("pec-emitter: %s listening on %s", cfg->mail_domain, listen_spec);
     for (;;) {
         struct lmtp_conn *c;

@@ -290,3 +290,68 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
     }
     return 0;
 }
+
+/* old_dir - a folder last changed before cut */
+static int old_dir(int dfd, const char *name, time_t cut)
+{
+    struct stat st;
+
+    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < cut;
+}
+
+/* sweep_done - remove served entries older than cut from dir/done */
+static unsigned sweep_done(const char *dir, time_t cut)
+{
+    char donedir[4096], path[4400];
+    DIR *d;
+    struct dirent *de;
+    unsigned n = 0;
+
+    snprintf(donedir, sizeof(donedir), "%s/done", dir);
+    if ((d = opendir(donedir)) == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || !old_dir(dirfd(d), de->d_name, cut))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", donedir, de->d_name);
+        remove_tree(path);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* outbox_sweep - see outbox.h */
+int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
+                 struct outbox_sweep_counts *counts, struct pec_error *err)
+{
+    char path[4400];
+    DIR *d;
+    struct dirent *de;
+
+    memset(counts, 0, sizeof(*counts));
+    if ((d = opendir(dir)) == NULL) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        int partial = strncmp(de->d_name, "tmp.", 4) == 0;
+
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "done") == 0 ||
+            !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (partial) {
+            pec_warn("outbox: removing %s, an entry a milter never finished writing", path);
+            counts->partial++;
+        } else {
+            pec_warn("outbox: removing %s: its marker never came, so its message was never queued and "
+                     "what it held was never sent", path);
+            counts->unclaimed++;
+        }
+        remove_tree(path);
+    }
+    closedir(d);
+    counts->done = sweep_done(dir, now - keep_done);
+    return 0;
+}

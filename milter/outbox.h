@@ -11,6 +11,7 @@
 #define PEC_MILTER_OUTBOX_H
 
 #include <stddef.h>
+#include <time.h>
 #include "pec/error.h"
 
 #define OUTBOX_KEY_MAX 64
@@ -41,5 +42,18 @@ struct outbox_sink {
 };
 int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct outbox_sink *sink, struct pec_error *err);
+
+/* What a sweep removed. */
+struct outbox_sweep_counts {
+    unsigned done;      /* served entries past the time Postfix could still retry their marker */
+    unsigned unclaimed; /* entries whose marker never came: their message was never queued */
+    unsigned partial;   /* tmp.* folders of a milter that died while writing an entry */
+};
+
+/* outbox_sweep - housekeeping, run by the emitter: remove done/<key> older than keep_done seconds (a
+ * marker is never retried after Postfix's maximal_queue_lifetime), and, each with a warning naming the
+ * key, unclaimed entries and partial writes older than keep_unclaimed.  0, or -1 with err. */
+int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
+                 struct outbox_sweep_counts *counts, struct pec_error *err);
 
 #endif

@@ -1,0 +1,123 @@
+/* test_outbox.c - the outbox's life: an entry committed by the milter is served once by the emitter
+ * (a retried marker is recognised, an unknown one ignored), an uncommitted one leaves nothing, and
+ * the sweep removes served entries, never-claimed entries and partial writes only once they are old. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "check.h"
+#include "outbox.h"
+
+static int injected;
+static char last_rcpt[256];
+
+/* count_inject - the emitter's sink: remember what was sent */
+static int count_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)msg;
+    (void)len;
+    injected++;
+    snprintf(last_rcpt, sizeof(last_rcpt), "%s", rcpt);
+    return 0;
+}
+
+/* no_quarantine - not used here */
+static int no_quarantine(void *ctx, const char *name, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)name;
+    (void)msg;
+    (void)len;
+    return -1;
+}
+
+/* exists - a path is there */
+static int exists(const char *dir, const char *sub)
+{
+    char path[4400];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    return stat(path, &st) == 0;
+}
+
+/* committed_entry - a committed entry with one message; its key into key */
+static void committed_entry(const char *dir, char *key, size_t size)
+{
+    struct pec_error err = { 0 };
+    struct outbox_entry *e = outbox_entry_new(dir, &err);
+
+    CHECK(e != NULL);
+    CHECK(outbox_entry_add(e, "mario@pec-esempio.test", "Subject: x\r\n\r\nx\r\n", 17, &err) == 0);
+    snprintf(key, size, "%s", outbox_entry_key(e));
+    CHECK(outbox_entry_commit(e, &err) == 0);
+    outbox_entry_free(&e);
+    CHECK(e == NULL);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/pec-test-outbox.XXXXXX", served[OUTBOX_KEY_MAX], waiting[OUTBOX_KEY_MAX], sub[200], cmd[200];
+    const struct outbox_sink sink = { count_inject, no_quarantine, NULL };
+    struct outbox_sweep_counts n;
+    struct pec_error err = { 0 };
+    struct outbox_entry *e;
+    time_t now = time(NULL), day = 24 * 3600;
+
+    if (mkdtemp(dir) == NULL)
+        return 1;
+
+    /* served once; the retried marker finds it done; an unknown key is ignored */
+    committed_entry(dir, served, sizeof(served));
+    CHECK(outbox_process(dir, served, "m", 1, &sink, &err) == 0);
+    CHECK(injected == 1);
+    CHECK_STR(last_rcpt, "mario@pec-esempio.test");
+    CHECK(outbox_process(dir, served, "m", 1, &sink, &err) == 0);
+    CHECK(injected == 1);
+    CHECK(outbox_process(dir, "0123456789abcdef0123456789abcdef", "m", 1, &sink, &err) == 0);
+    snprintf(sub, sizeof(sub), "done/%s", served);
+    CHECK(exists(dir, sub));
+
+    /* an entry the milter dropped (transaction failed) leaves nothing behind */
+    e = outbox_entry_new(dir, &err);
+    CHECK(outbox_entry_add(e, "x@pec-esempio.test", "m", 1, &err) == 0);
+    snprintf(sub, sizeof(sub), "tmp.%s", outbox_entry_key(e));
+    CHECK(exists(dir, sub));
+    outbox_entry_free(&e);
+    CHECK(!exists(dir, sub));
+
+    /* a committed entry whose marker has not come yet, and a partial write of a dead milter */
+    committed_entry(dir, waiting, sizeof(waiting));
+    snprintf(cmd, sizeof(cmd), "%s/tmp.deadbeef", dir);
+    CHECK(mkdir(cmd, 0750) == 0);
+
+    /* young: nothing is removed */
+    CHECK(outbox_sweep(dir, now, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(n.done == 0 && n.unclaimed == 0 && n.partial == 0);
+    CHECK(exists(dir, waiting));
+    snprintf(sub, sizeof(sub), "done/%s", served);
+    CHECK(exists(dir, sub));
+
+    /* two and a half days later: the served entry goes, the waiting one stays */
+    CHECK(outbox_sweep(dir, now + 2 * day + day / 2, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(n.done == 1 && n.unclaimed == 0 && n.partial == 0);
+    CHECK(!exists(dir, sub));
+    CHECK(exists(dir, waiting));
+
+    /* four days later: the never-claimed entry and the partial write go too */
+    CHECK(outbox_sweep(dir, now + 4 * day, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(n.unclaimed == 1 && n.partial == 1);
+    CHECK(!exists(dir, waiting));
+    CHECK(!exists(dir, "tmp.deadbeef"));
+    CHECK(exists(dir, "done"));
+
+    /* a missing folder is an error the emitter logs */
+    CHECK(outbox_sweep("/nonexistent/outbox", now, day, day, &n, &err) < 0);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    (void)!system(cmd);
+    return CHECK_DONE();
+}
