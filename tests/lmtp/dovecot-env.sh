@@ -146,3 +146,46 @@ dc_cleanup() {
   dc_stop_pid "${DC_SINK_PID:-}" 5
   dc_stop_pid "${DC_WATCHDOG_PID:-}" 3
 }
+
+# ---- what the lmtp tests do with it ----
+DC_INJECTED=0
+
+# inject FROM RCPTS FILE: one LMTP transaction (swaks); REPLIES = the per-recipient DATA reply codes,
+# INJECT_LOG = the whole dialogue
+inject() {
+  DC_INJECTED=$((DC_INJECTED + 1))
+  INJECT_LOG=$DC_DIR/swaks.$DC_INJECTED.log
+  swaks --protocol LMTP --server 127.0.0.1:"$DC_LMTP_PORT" --from "$1" --to "$2" --data "$3" \
+    --timeout 60 >"$INJECT_LOG" 2>&1
+  REPLIES=$(sed -n '/^ -> \.$/,$p' "$INJECT_LOG" | grep -E '^<(-|\*\*) +[0-9]{3} ' |
+            grep -v ' 221 ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
+}
+
+# dc_sink_fresh COUNT: wait (bounded) for COUNT transactions captured by the sink since the last call,
+# then a little more so that an extra one shows too ("no more than COUNT" is checked as well);
+# DC_FRESH = their files
+dc_sink_fresh() {
+  local want=$1 deadline=$((SECONDS + 10)) f seen=$DC_DIR/sink-seen
+  touch "$seen"
+  while :; do
+    mapfile -t DC_FRESH < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$seen")
+    [ ${#DC_FRESH[@]} -ge "$want" ] || [ $SECONDS -ge $deadline ] && break
+    sleep 0.1
+  done
+  sleep 0.3
+  mapfile -t DC_FRESH < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$seen")
+  for f in "${DC_FRESH[@]}"; do echo "$f" >> "$seen"; done
+}
+
+# maildir_files USER: the stored messages of USER
+maildir_files() { find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null; }
+# maildir_count USER: how many
+maildir_count() { maildir_files "$1" | wc -l; }
+# maildir_grep USER REGEX: how many match (grep -E)
+maildir_grep() {
+  local n=0 f
+  for f in $(maildir_files "$1"); do
+    grep -qE "$2" "$f" && n=$((n + 1))
+  done
+  echo "$n"
+}

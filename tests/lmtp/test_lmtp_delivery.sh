@@ -67,35 +67,15 @@ filtro@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes"
 dc_setup
 dc_start || { fail "the private Dovecot did not start"; done_tests; exit; }
 
-# ---- helpers ----
-SEEN=$T_TMP/sink-seen
-: > "$SEEN"
+# ---- helpers (inject, maildir_count, maildir_grep: dovecot-env.sh) ----
 mkdir -p "$T_TMP/out"
-N=0
-
-# inject FROM RCPTS FILE: one LMTP transaction; REPLIES = the per-recipient DATA reply codes
-inject() {
-  N=$((N + 1))
-  swaks --protocol LMTP --server 127.0.0.1:"$DC_LMTP_PORT" --from "$1" --to "$2" --data "$3" \
-    --timeout 60 >"$T_TMP/swaks.$N.log" 2>&1
-  REPLIES=$(sed -n '/^ -> \.$/,$p' "$T_TMP/swaks.$N.log" | grep -E '^<(-|\*\*) +[0-9]{3} ' |
-            grep -v ' 221 ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
-}
 
 # sink_new COUNT: wait (bounded) for COUNT new captured transactions, split them (sinksplit.py);
 # NEW = one line per new message: path, envelope sender, recipients, X-Ricevuta, To, Content-Type
 sink_new() {
-  local want=$1 deadline=$((SECONDS + 10)) f fresh=()
-  while :; do
-    mapfile -t fresh < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$SEEN")
-    [ ${#fresh[@]} -ge "$want" ] || [ $SECONDS -ge $deadline ] && break
-    sleep 0.1
-  done
-  sleep 0.2 # let a late extra one show up, so "no more than COUNT" is checked too
-  mapfile -t fresh < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$SEEN")
-  for f in "${fresh[@]}"; do echo "$f" >> "$SEEN"; done
+  dc_sink_fresh "$1"
   NEW=()
-  [ ${#fresh[@]} -eq 0 ] || mapfile -t NEW < <(python3 "$HERE/sinksplit.py" "$T_TMP/out" "${fresh[@]}")
+  [ ${#DC_FRESH[@]} -eq 0 ] || mapfile -t NEW < <(python3 "$HERE/sinksplit.py" "$T_TMP/out" "${DC_FRESH[@]}")
 }
 
 # use_msg LINE: EML, DATICERT, POSTACERT, ENV_FROM, ENV_RCPT, XRIC, TO, CTYPE of one NEW line
@@ -133,18 +113,6 @@ check_signed_receipt() {
 # xml_has REGEX: the last extracted daticert.xml matches
 xml_has() { grep -qE "$1" "$T_TMP/daticert.xml"; }
 
-# maildir_count USER: messages stored for USER
-maildir_count() {
-  find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null | wc -l
-}
-# maildir_grep USER REGEX: number of stored messages of USER matching
-maildir_grep() {
-  local n=0 f
-  for f in $(find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null); do
-    grep -qE "$2" "$f" && n=$((n + 1))
-  done
-  echo "$n"
-}
 # maildir_newest USER: path of the newest stored message
 maildir_newest() {
   ls -t "$DC_DIR/home/$1/Maildir/new/"* "$DC_DIR/home/$1/Maildir/cur/"* 2>/dev/null | head -1
@@ -189,6 +157,11 @@ inject "$ALICE" bob@pec-esempio.test "$BUSTA"
 [ "$(maildir_count bob@pec-esempio.test)" -eq 1 ] && ok || fail "replay: bob has $(maildir_count bob@pec-esempio.test) copies"
 sink_new 0
 [ ${#NEW[@]} -eq 0 ] && ok || fail "replay: ${#NEW[@]} more receipts emitted"
+
+# the marks behind that are files in bob's home, not Dovecot's duplicate database
+ls "$DC_DIR/home/bob@pec-esempio.test/.pec-marks" 2>/dev/null | grep -q '^pec-stored:' && ok || fail "no stored mark in ~/.pec-marks"
+ls "$DC_DIR/home/bob@pec-esempio.test/.pec-marks" 2>/dev/null | grep -q '^pec-receipt:' && ok || fail "no receipt mark in ~/.pec-marks"
+[ ! -e "$DC_DIR/home/bob@pec-esempio.test/.dovecot.lda-dupes" ] && ok || fail "Dovecot's duplicate database was written"
 
 # ==== 2b. a receipt handed over twice (re-sent by its sender after a crash, same Message-ID): one copy ====
 bob_before=$(maildir_count bob@pec-esempio.test)
@@ -247,7 +220,7 @@ fi
 # ==== 5b. internal failure (configuration unreadable): 4xx with the reason, never an uncertified delivery ====
 inject "$ALICE" rotta@pec-esempio.test "$BUSTA"
 case "$REPLIES" in 4*) ok ;; *) fail "broken config: LMTP replies '$REPLIES' (want 4xx)" ;; esac
-grep -q 'PEC configuration unavailable' "$T_TMP/swaks.$N.log" && ok || fail "broken config: no reason in the reply"
+grep -q 'PEC configuration unavailable' "$INJECT_LOG" && ok || fail "broken config: no reason in the reply"
 [ "$(maildir_count rotta@pec-esempio.test)" -eq 0 ] && ok || fail "broken config: stored"
 sink_new 0
 [ ${#NEW[@]} -eq 0 ] && ok || fail "broken config: ${#NEW[@]} messages emitted"
@@ -331,7 +304,7 @@ printf 'From: mallory@example.net\r\nTo: bob@pec-esempio.test, aperta@pec-esempi
 bob_before=$(maildir_count bob@pec-esempio.test)
 inject mallory@example.net bob@pec-esempio.test "$T_TMP/ordinary.eml"
 case "$REPLIES" in 5*) ok ;; *) fail "ordinary: LMTP replies '$REPLIES' (want 5xx)" ;; esac
-grep -q 'accetta solo posta certificata' "$T_TMP/swaks.$N.log" && ok || fail "ordinary: refusal without a clear reason"
+grep -q 'accetta solo posta certificata' "$INJECT_LOG" && ok || fail "ordinary: refusal without a clear reason"
 [ "$(maildir_count bob@pec-esempio.test)" -eq "$bob_before" ] && ok || fail "ordinary: stored for bob"
 inject mallory@example.net aperta@pec-esempio.test,bob@pec-esempio.test,carol@pec-remoto.test "$T_TMP/ordinary.eml"
 set -- $REPLIES

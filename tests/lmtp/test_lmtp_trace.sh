@@ -60,39 +60,9 @@ aperta@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes"
 dc_setup
 dc_start || { fail "the private Dovecot did not start"; done_tests; exit; }
 
-SEEN=$T_TMP/sink-seen
-: > "$SEEN"
-N=0
-# inject FROM RCPTS FILE: one LMTP transaction; REPLIES = the per-recipient DATA reply codes
-inject() {
-  N=$((N + 1))
-  swaks --protocol LMTP --server 127.0.0.1:"$DC_LMTP_PORT" --from "$1" --to "$2" --data "$3" \
-    --timeout 60 >"$T_TMP/swaks.$N.log" 2>&1
-  REPLIES=$(sed -n '/^ -> \.$/,$p' "$T_TMP/swaks.$N.log" | grep -E '^<(-|\*\*) +[0-9]{3} ' |
-            grep -v ' 221 ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
-}
+# inject, maildir_count, maildir_grep: dovecot-env.sh
 # sink_new COUNT: wait (bounded) for COUNT new captured transactions; NEW = their files
-sink_new() {
-  local want=$1 deadline=$((SECONDS + 10)) f
-  while :; do
-    mapfile -t NEW < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$SEEN")
-    [ ${#NEW[@]} -ge "$want" ] || [ $SECONDS -ge $deadline ] && break
-    sleep 0.1
-  done
-  sleep 0.3
-  mapfile -t NEW < <(find "$DC_DIR/sink" -type f | sort | grep -vxF -f "$SEEN")
-  for f in "${NEW[@]}"; do echo "$f" >> "$SEEN"; done
-}
-maildir_count() {
-  find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null | wc -l
-}
-maildir_grep() {
-  local n=0 f
-  for f in $(find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null); do
-    grep -qF "$2" "$f" && n=$((n + 1))
-  done
-  echo "$n"
-}
+sink_new() { dc_sink_fresh "$1"; NEW=("${DC_FRESH[@]}"); }
 # sql QUERY: one value
 sql() { $PEC_TEST_PSQL -At -c "$1"; }
 # events TYPE ID RCPT: events of TYPE about ID naming RCPT
@@ -179,7 +149,7 @@ DOWN_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/down.eml" | head -
 $PEC_TEST_PGCTL stop || fail "PostgreSQL did not stop"
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/down.eml"
 case "$REPLIES" in 451) ok ;; *) fail "db down: LMTP replies '$REPLIES' (want 451)" ;; esac
-grep -q 'trace store' "$T_TMP/swaks.$N.log" && ok || fail "db down: no reason in the reply"
+grep -q 'trace store' "$INJECT_LOG" && ok || fail "db down: no reason in the reply"
 [ "$(maildir_grep bob@pec-esempio.test "$DOWN_ID")" -eq 0 ] && ok || fail "db down: stored"
 inject mallory@example.net bob@pec-esempio.test "$T_TMP/ordinary.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "db down: refusal answered '$REPLIES' (want 4xx: not traced)" ;; esac
