@@ -140,17 +140,12 @@ CONF
   h_wait_port "$port"
 }
 
-# h_postfix NAME: a private Postfix instance in $H_T/postfix-NAME.  Before calling, set:
-#   HP_DOMAIN (our PEC domain), HP_SUBMIT / HP_MX (ports of the submission and port-25 services),
-#   HP_MILTER_ACCESS / HP_MILTER_RECEPTION (milter ports), HP_AUTH (Dovecot auth port),
-#   HP_TRANSPORT (lines of the transport map).  Sets HP_DIR (its config folder) for sendmail -C.
-h_postfix() {
-  local name=$1
-  local d=$H_T/postfix-$name
-  mkdir -p "$d/etc" "$d/queue" "$d/data"
-  chown postfix "$d/data"
-  printf '%s\n' "$HP_TRANSPORT" > "$d/etc/transport"
-  cat > "$d/etc/main.cf" <<CONF
+# h_main_cf DIR DOMAIN AUTH-PORT: the main.cf lines every private instance shares: queue, data and log
+# under DIR, relaying for DOMAIN only, SASL through Dovecot's auth port, no DNS, short retry times,
+# 8-bit content never rewritten (it would break signatures), milter failures are 4xx
+h_main_cf() {
+  local d=$1 dom=$2 auth=$3
+  cat <<CONF
 compatibility_level = 3.6
 queue_directory = $d/queue
 data_directory = $d/data
@@ -158,13 +153,13 @@ command_directory = /usr/sbin
 daemon_directory = /usr/lib/postfix/sbin
 mail_owner = postfix
 setgid_group = postdrop
-myhostname = mx.$HP_DOMAIN
-mydomain = $HP_DOMAIN
+myhostname = mx.$dom
+mydomain = $dom
 myorigin = \$mydomain
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mydestination =
-relay_domains = $HP_DOMAIN
+relay_domains = $dom
 mynetworks = 127.0.0.254/32
 transport_maps = texthash:$d/etc/transport
 smtp_dns_support_level = disabled
@@ -173,8 +168,9 @@ maillog_file = $d/postfix.log
 maillog_file_prefixes = $H_T
 disable_mime_output_conversion = yes
 milter_default_action = tempfail
+non_smtpd_milters =
 smtpd_sasl_type = dovecot
-smtpd_sasl_path = inet:127.0.0.1:$HP_AUTH
+smtpd_sasl_path = inet:127.0.0.1:$auth
 smtputf8_enable = no
 alias_maps =
 alias_database =
@@ -184,20 +180,13 @@ bounce_queue_lifetime = 1d
 queue_run_delay = 3s
 minimal_backoff_time = 2s
 maximal_backoff_time = 6s
-smtp_tls_security_level = none
 lmtp_destination_recipient_limit = 1
 CONF
-  cat > "$d/etc/master.cf" <<CONF
-127.0.0.1:$HP_SUBMIT inet n - n - - smtpd
-  -o syslog_name=postfix-$name/submission
-  -o smtpd_sasl_auth_enable=yes
-  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_ACCESS
-127.0.0.1:$HP_MX inet n - n - - smtpd
-  -o syslog_name=postfix-$name/mx
-  -o smtpd_relay_restrictions=reject_unauth_destination
-  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_RECEPTION
+}
+
+# h_master_internal: the master.cf lines of Postfix's internal services
+h_master_internal() {
+  cat <<'CONF'
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -217,8 +206,37 @@ discard   unix  -       -       n       -       -       discard
 lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 postlog   unix-dgram n  -       n       -       1       postlogd
 CONF
+}
+
+# h_postfix NAME: a private Postfix instance in $H_T/postfix-NAME.  Before calling, set:
+#   HP_DOMAIN (our PEC domain), HP_SUBMIT / HP_MX (ports of the submission and port-25 services),
+#   HP_MILTER_ACCESS / HP_MILTER_RECEPTION (milter ports), HP_AUTH (Dovecot auth port),
+#   HP_TRANSPORT (lines of the transport map).  Sets HP_DIR (its config folder) for sendmail -C.
+h_postfix() {
+  local name=$1
+  local d=$H_T/postfix-$name
+  mkdir -p "$d/etc" "$d/queue" "$d/data"
+  chown postfix "$d/data"
+  printf '%s\n' "$HP_TRANSPORT" > "$d/etc/transport"
+  { h_main_cf "$d" "$HP_DOMAIN" "$HP_AUTH"; echo "smtp_tls_security_level = none"; } > "$d/etc/main.cf"
+  {
+    cat <<CONF
+127.0.0.1:$HP_SUBMIT inet n - n - - smtpd
+  -o syslog_name=postfix-$name/submission
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_ACCESS
+127.0.0.1:$HP_MX inet n - n - - smtpd
+  -o syslog_name=postfix-$name/mx
+  -o smtpd_relay_restrictions=reject_unauth_destination
+  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_RECEPTION
+CONF
+    h_master_internal
+  } > "$d/etc/master.cf"
   HP_DIR=$d/etc
   echo "$d/etc" >> "$H_T/postfix-instances"
   [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix start" >&2

@@ -292,47 +292,16 @@ smtpd_tls_loglevel = 1"
   else
     tls_main="smtp_tls_security_level = none"
   fi
-  cat > "$p/etc/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $p/queue
-data_directory = $p/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.$dom
-mydomain = $dom
-myorigin = \$mydomain
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-relay_domains = $dom
-mynetworks = 127.0.0.254/32
-transport_maps = texthash:$p/etc/transport
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-maillog_file = $p/postfix.log
-maillog_file_prefixes = $H_T
-disable_mime_output_conversion = yes
-milter_default_action = tempfail
-non_smtpd_milters =
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = inet:127.0.0.1:$AUTH
-smtputf8_enable = no
-alias_maps =
-alias_database =
-biff = no
-maximal_queue_lifetime = 1d
-bounce_queue_lifetime = 1d
-queue_run_delay = 3s
-minimal_backoff_time = 2s
-maximal_backoff_time = 6s
-lmtp_destination_recipient_limit = 1
+  {
+    h_main_cf "$p" "$dom" "$AUTH"
+    cat <<CONF
 message_size_limit = 52428800
 default_process_limit = ${N_PROCS:-100}
 $tls_main
 CONF
-  cat > "$p/etc/master.cf" <<CONF
+  } > "$p/etc/main.cf"
+  {
+    cat <<CONF
 127.0.0.1:$SUB inet n - n - - smtpd
   -o syslog_name=postfix-$k/submission
   -o smtpd_sasl_auth_enable=yes$sub_tls
@@ -348,28 +317,9 @@ CONF
   -o mynetworks=127.0.0.1/32
   -o smtpd_relay_restrictions=permit_mynetworks,reject
   -o smtpd_milters=
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-postlog   unix-dgram n  -       n       -       1       postlogd
 CONF
+    h_master_internal
+  } > "$p/etc/master.cf"
   echo "$p/etc" >> "$H_T/postfix-instances"
   postfix -c "$p/etc" start >"$p/start.log" 2>&1 || { cat "$p/start.log" "$p/postfix.log" >&2; return 1; }
 }
