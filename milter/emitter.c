@@ -31,7 +31,7 @@
 
 /* Outbox housekeeping: Postfix gives up on a message (and on its marker) after maximal_queue_lifetime,
  * one day for PEC; served entries are kept twice that so a late retried marker is still recognised,
- * and an entry whose marker never came is reported and removed after three days. */
+ * and an entry whose marker has not come in three days is reported and set aside (kept). */
 #define SWEEP_EVERY_SECS 3600
 #define KEEP_DONE_SECS (2 * 24 * 3600)
 #define KEEP_UNCLAIMED_SECS (3 * 24 * 3600)
@@ -256,8 +256,8 @@ static void *housekeeping(void *arg)
         if (outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
             pec_warn("pec-emitter: %s", err.msg);
         else if (n.done + n.unclaimed + n.partial > 0)
-            pec_info("pec-emitter: outbox swept: %u served, %u never claimed, %u partial entries removed", n.done,
-                     n.unclaimed, n.partial);
+            pec_info("pec-emitter: outbox swept: %u served entries removed, %u unclaimed set aside, %u partial "
+                     "removed", n.done, n.unclaimed, n.partial);
         sleep(SWEEP_EVERY_SECS);
     }
     return NULL;

@@ -253,7 +253,7 @@ static int process_files(const char *path, const struct outbox_sink *sink, struc
 int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct outbox_sink *sink, struct pec_error *err)
 {
-    char path[4096], flag[4200], done[4200], donedir[4096];
+    char path[4096], flag[4200], done[4200], donedir[4096], aside[4200];
     struct stat st;
 
     if (strspn(key, "0123456789abcdef") != strlen(key) || strlen(key) != 32) {
@@ -263,6 +263,9 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
     snprintf(path, sizeof(path), "%s/%s", dir, key);
     snprintf(donedir, sizeof(donedir), "%s/done", dir);
     snprintf(done, sizeof(done), "%s/%s", donedir, key);
+    snprintf(aside, sizeof(aside), "%s/unclaimed/%s", dir, key);
+    if (stat(path, &st) < 0 && stat(aside, &st) == 0 && rename(aside, path) == 0)
+        pec_warn("outbox: the marker of %s came after the entry was set aside as unclaimed: serving it now", key);
     if (stat(path, &st) < 0) {
         if (stat(done, &st) < 0)
             pec_warn("outbox: marker for unknown entry %s ignored", key);
@@ -325,7 +328,7 @@ static unsigned sweep_done(const char *dir, time_t cut)
 int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
                  struct outbox_sweep_counts *counts, struct pec_error *err)
 {
-    char path[4400];
+    char path[4400], aside[4400];
     DIR *d;
     struct dirent *de;
 
@@ -337,19 +340,26 @@ int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_uncl
     while ((de = readdir(d)) != NULL) {
         int partial = strncmp(de->d_name, "tmp.", 4) == 0;
 
-        if (de->d_name[0] == '.' || strcmp(de->d_name, "done") == 0 ||
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "done") == 0 || strcmp(de->d_name, "unclaimed") == 0 ||
             !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         if (partial) {
             pec_warn("outbox: removing %s, an entry a milter never finished writing", path);
+            remove_tree(path);
             counts->partial++;
-        } else {
-            pec_warn("outbox: removing %s: its marker never came, so its message was never queued and "
-                     "what it held was never sent", path);
-            counts->unclaimed++;
+            continue;
         }
-        remove_tree(path);
+        snprintf(aside, sizeof(aside), "%s/unclaimed", dir);
+        mkdir(aside, 0750);
+        snprintf(aside, sizeof(aside), "%s/unclaimed/%s", dir, de->d_name);
+        if (rename(path, aside) < 0) {
+            pec_warn("outbox: cannot set %s aside: %s", path, strerror(errno));
+            continue;
+        }
+        pec_warn("outbox: entry %s set aside in unclaimed/: its marker has not come, so its message was most "
+                 "likely never queued and what it holds was never sent", de->d_name);
+        counts->unclaimed++;
     }
     closedir(d);
     counts->done = sweep_done(dir, now - keep_done);

@@ -43,16 +43,18 @@ struct outbox_sink {
 int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct outbox_sink *sink, struct pec_error *err);
 
-/* What a sweep removed. */
+/* What a sweep did. */
 struct outbox_sweep_counts {
-    unsigned done;      /* served entries past the time Postfix could still retry their marker */
-    unsigned unclaimed; /* entries whose marker never came: their message was never queued */
-    unsigned partial;   /* tmp.* folders of a milter that died while writing an entry */
+    unsigned done;      /* served entries removed: past the time Postfix could still retry their marker */
+    unsigned unclaimed; /* entries whose marker has not come, moved aside to unclaimed/ */
+    unsigned partial;   /* tmp.* folders of a milter that died while writing an entry, removed */
 };
 
 /* outbox_sweep - housekeeping, run by the emitter: remove done/<key> older than keep_done seconds (a
- * marker is never retried after Postfix's maximal_queue_lifetime), and, each with a warning naming the
- * key, unclaimed entries and partial writes older than keep_unclaimed.  0, or -1 with err. */
+ * marker is never retried after Postfix's maximal_queue_lifetime) and partial writes older than
+ * keep_unclaimed; move committed entries older than keep_unclaimed, whose marker has not come (their
+ * message was most likely never queued), to unclaimed/<key> with a warning naming the key.  They are
+ * kept there for the operator, and a marker that still comes is served from there.  0, or -1 with err. */
 int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
                  struct outbox_sweep_counts *counts, struct pec_error *err);
 

@@ -1,6 +1,7 @@
 /* test_outbox.c - the outbox's life: an entry committed by the milter is served once by the emitter
  * (a retried marker is recognised, an unknown one ignored), an uncommitted one leaves nothing, and
- * the sweep removes served entries, never-claimed entries and partial writes only once they are old. */
+ * the sweep, only once they are old, removes served entries and partial writes and sets aside the
+ * entries whose marker has not come (a marker that still comes is served from there). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,12 +108,23 @@ int main(void)
     CHECK(!exists(dir, sub));
     CHECK(exists(dir, waiting));
 
-    /* four days later: the never-claimed entry and the partial write go too */
+    /* four days later: the partial write goes, the unclaimed entry is set aside, not lost */
     CHECK(outbox_sweep(dir, now + 4 * day, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.unclaimed == 1 && n.partial == 1);
     CHECK(!exists(dir, waiting));
     CHECK(!exists(dir, "tmp.deadbeef"));
     CHECK(exists(dir, "done"));
+    snprintf(sub, sizeof(sub), "unclaimed/%s", waiting);
+    CHECK(exists(dir, sub));
+    /* the sweep leaves it there, whatever its age */
+    CHECK(outbox_sweep(dir, now + 40 * day, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(n.unclaimed == 0 && exists(dir, sub));
+    /* its marker after all: served from there, once */
+    CHECK(outbox_process(dir, waiting, "m", 1, &sink, &err) == 0);
+    CHECK(injected == 2);
+    CHECK(!exists(dir, sub));
+    snprintf(sub, sizeof(sub), "done/%s", waiting);
+    CHECK(exists(dir, sub));
 
     /* a missing folder is an error the emitter logs */
     CHECK(outbox_sweep("/nonexistent/outbox", now, day, day, &n, &err) < 0);
