@@ -541,18 +541,27 @@ int trace_exec_simple(struct trace_conn *c, const char *sql, struct pec_error *e
     return 0;
 }
 
-/* ping_body - a trivial statement */
-static int ping_body(struct trace_conn *c, void *arg, struct pec_error *err)
-{
-    static const char sql[] = "SELECT 1";
-    PGresult *res = trace_exec(c, sql, NULL, 0, err);
-
-    PQclear(res);
-    return res ? 0 : -1;
-}
-
-/* pec_trace_ping - check that the database answers */
+/* pec_trace_ping - check that the database answers: one statement, no transaction (one round trip,
+ * not three: the delivery point pings before every delivery); a pooled connection found dead is
+ * replaced once */
 int pec_trace_ping(struct pec_trace *t, struct pec_error *err)
 {
-    return trace_run(t, NULL, 0, ping_body, NULL, err);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        struct trace_conn *c = NULL;
+        PGresult *res;
+        int ok, dead;
+
+        if (trace_conn_acquire(t, &c, err) < 0)
+            return -1;
+        res = trace_exec(c, "SELECT 1", NULL, 0, err);
+        ok = res != NULL;
+        dead = !ok && c->broken;
+        PQclear(res);
+        trace_conn_release(t, &c);
+        if (ok)
+            return 0;
+        if (!dead)
+            break;
+    }
+    return -1;
 }
