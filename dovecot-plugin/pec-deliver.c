@@ -42,6 +42,9 @@ struct pec_job {
 	/* the delivery the job was made for (the LMTP pre-check hands it to the hook) */
 	struct mail_user *user;
 	struct mail *src_mail;
+	/* the lock of this busta's marks (pec_mark_lock), held from before the save until the delivery,
+	   receipt included, is over: a second delivery of the same busta waits and then finds the marks */
+	int mark_lock;
 };
 
 static struct pec_job *pending;
@@ -54,6 +57,7 @@ static void pec_job_free(struct pec_job **_job)
 	if (job == NULL)
 		return;
 	*_job = NULL;
+	pec_mark_unlock(&job->mark_lock);
 	pec_delivery_verdict_clear(&job->v);
 	pec_buf_release(&job->raw);
 	i_free(job->recipient);
@@ -102,6 +106,7 @@ static int pec_job_create(struct mail_user *user, struct mail *src_mail, const s
 	struct pec_error err = { 0 };
 	const char *error;
 
+	job->mark_lock = -1;
 	job->user = user;
 	job->src_mail = src_mail;
 	if (pec_settings_read(user, &job->set, &error) < 0) {
@@ -335,14 +340,14 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	char key_stored[PEC_GLUE_DUP_KEY_MAX], key_receipt[PEC_GLUE_DUP_KEY_MAX], msgid[PEC_ID_MAX];
 	const char *id = pec_glue_identificativo(&job->v), *error, *variant, *marks = NULL;
 	struct pec_error merr = { 0 };
-	int lock = -1, seen;
+	int seen;
 	struct pec_buf msg = PEC_BUF_INIT;
 	struct pec_error err = { 0 };
 	enum pec_delivery_failure f;
 	enum mail_error mail_error;
 	bool stored_before = FALSE, idempotent;
 	time_t saved_at;
-	int ret;
+	int ret, sent = 0;
 
 	if (job->set.mailbox_disabled)
 		return mancata(ctx, job, PEC_DELIVERY_FAIL_DISABLED, "pec_mailbox_disabled");
@@ -352,33 +357,27 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 	if (idempotent) {
 		if ((marks = marks_dir(ctx, TRUE)) == NULL)
 			return pec_tempfail(ctx, job, "cannot create the home directory or its marks folder");
-		/* held until the "stored" mark is set: two deliveries of one busta never both store it */
-		if ((lock = pec_mark_lock(marks, key_stored, &merr)) < 0)
+		/* released with the job: two deliveries of one busta never both store it or send its receipt */
+		if ((job->mark_lock = pec_mark_lock(marks, key_stored, &merr)) < 0)
 			return pec_tempfail(ctx, job, merr.msg);
 		if ((seen = pec_mark_check(marks, key_receipt, &merr)) > 0) {
-			pec_mark_unlock(&lock);
 			glue_trace_duplicate(ctx->event, &job->v, job->recipient, time(NULL));
 			log_decision(ctx->event, job, "already delivered and receipted: nothing stored, nothing sent");
 			return 1;
 		}
 		if (seen == 0 && (seen = pec_mark_check(marks, key_stored, &merr)) > 0)
 			stored_before = TRUE;
-		if (seen < 0) {
-			pec_mark_unlock(&lock);
+		if (seen < 0)
 			return pec_tempfail(ctx, job, merr.msg);
-		}
 	}
 
 	/* nothing is stored while the trace store is down: the MTA retries */
-	if (glue_trace_ready(ctx->event, job->state, &error) < 0) {
-		pec_mark_unlock(&lock);
+	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
 		return pec_tempfail(ctx, job, error);
-	}
 
 	if (stored_before) {
 		/* stored by an earlier attempt whose receipt did not go out: do not store it twice; the
 		   receipt keeps the time of that save when the message is still there */
-		pec_mark_unlock(&lock);
 		if ((saved_at = saved_at_of(ctx, ctx->rcpt_default_mailbox, id)) == 0)
 			saved_at = time(NULL);
 	} else {
@@ -389,7 +388,6 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 		ret = pec_store(ctx, mailbox, storage_r);
 		commits = pec_commit_watch_end(&saved_at);
 		if (ret < 0 && commits == 0) {
-			pec_mark_unlock(&lock);
 			if (ctx->tempfail_error != NULL)
 				return pec_tempfail(ctx, job, ctx->tempfail_error);
 			if (*storage_r != NULL)
@@ -404,7 +402,6 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 			return -1; /* Dovecot answers 4xx from the storage error */
 		}
 		if (commits == 0 && !ctx->saved_mail) {
-			pec_mark_unlock(&lock);
 			log_decision(ctx->event, job, "not stored by the Sieve script: no avvenuta consegna");
 			return 1;
 		}
@@ -414,21 +411,22 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 			saved_at = time(NULL);
 		/* the message is in a mailbox even if another Sieve action failed: answer 2xx */
 		ctx->saved_mail = TRUE;
-		if (idempotent) {
+		if (idempotent)
 			mark_set(ctx, marks, key_stored);
-			pec_mark_unlock(&lock);
-		}
 	}
 
 	variant = pec_ricevuta_name(job->v.variant);
 	/* the right to emit this recipient's receipt, across processes and nodes.  0 is an earlier claim:
-	   our own attempt whose submission or trace failed (this mailbox's marks say it
-	   stored the busta and sent no receipt) - send it now; or a delivery these marks do
-	   not know of (another node, an expired entry) whose receipt went out - send no second one. */
+	   our own attempt whose submission or trace failed (this mailbox's marks say it stored the busta
+	   and sent no receipt) - send it now; or a claim these marks do not know of (another node, an
+	   expired mark, a mark lost in a crash): send it unless the store says it went out. */
 	ret = glue_trace_claim(ctx->event, job->state, &job->v, job->recipient, time(NULL), &error);
 	if (ret < 0)
 		return pec_tempfail(ctx, job, error); /* the retry finds the stored mark */
-	if (ret == 0 && idempotent && !stored_before) {
+	if (ret == 0 && idempotent && !stored_before &&
+	    (sent = glue_trace_receipt_sent(ctx->event, job->state, &job->v, job->recipient, &error)) < 0)
+		return pec_tempfail(ctx, job, error);
+	if (ret == 0 && idempotent && !stored_before && sent > 0) {
 		mark_set(ctx, marks, key_receipt);
 		/* the copy is traced as a message stored without a receipt of its own */
 		if (glue_trace_stored_plain(ctx->event, job->state, &job->v, job->recipient, saved_at, &error) < 0)

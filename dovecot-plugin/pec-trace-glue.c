@@ -182,6 +182,33 @@ int glue_trace_claim(struct event *event, const struct pec_state *st, const stru
 	return ret;
 }
 
+/* is_receipt - pec_trace_search callback: stop (1) at an avvenuta consegna */
+static int is_receipt(const struct pec_trace_row *row, void *ctx)
+{
+	(void)ctx;
+	return row->ev.type == PEC_TRACE_AVVENUTA_CONSEGNA ? 1 : 0;
+}
+
+int glue_trace_receipt_sent(struct event *event, const struct pec_state *st, const struct pec_delivery_verdict *v,
+			    const char *recipient, const char **error_r)
+{
+	struct pec_error err = { 0 };
+	struct pec_trace *t = get_store(event, st, error_r);
+	struct pec_trace_query q = { 0 };
+	int ret;
+
+	if (t == NULL)
+		return *error_r == NULL ? 1 : -1;
+	q.identificativo = text(pec_glue_identificativo(v));
+	q.recipient = text(recipient);
+	ret = pec_trace_search(t, &q, is_receipt, NULL, &err);
+	if (ret < 0) {
+		*error_r = t_strdup_printf("trace store: cannot tell whether the receipt went out: %s", err.msg);
+		return -1;
+	}
+	return ret > 0 ? 1 : 0;
+}
+
 /* record - write one event about v for recipient; the log line follows a kept record */
 static int record(struct event *event, const struct pec_state *st, struct pec_trace_event *ev,
 		  const struct pec_delivery_verdict *v, const char *recipient, enum pec_trace_rcpt_kind kind,

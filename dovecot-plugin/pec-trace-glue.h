@@ -39,6 +39,11 @@ int glue_trace_ready(struct event *event, const struct pec_state *st, const char
 int glue_trace_claim(struct event *event, const struct pec_state *st, const struct pec_delivery_verdict *v,
 		     const char *recipient, time_t now, const char **error_r);
 
+/* glue_trace_receipt_sent - whether an avvenuta consegna of (identificativo, recipient) was recorded as
+ * sent: 1 yes, 0 no, -1 with *error_r.  1 without a database (nothing to ask: keep the old answer). */
+int glue_trace_receipt_sent(struct event *event, const struct pec_state *st, const struct pec_delivery_verdict *v,
+			    const char *recipient, const char **error_r);
+
 /* a busta stored and its avvenuta consegna submitted (receipt_msgid, variant completa/breve/sintetica),
  * dated at the save */
 int glue_trace_delivered(struct event *event, const struct pec_state *st, const struct pec_delivery_verdict *v,

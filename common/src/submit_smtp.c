@@ -204,9 +204,10 @@ int pec_submitter_send(struct pec_submitter *s, const char *from, const char *rc
     if (!reused && connect_session(s, err) < 0)
         return -1;
     code = transaction(s, from, rcpt, msg, len, &stage);
-    if (code < 0 && reused && strcmp(stage, "end of data") != 0) {
-        /* the kept connection had been closed by the server while idle (nothing can have been queued
-         * before the end of data): one fresh attempt */
+    if (reused && strcmp(stage, "end of data") != 0 && (code < 0 || code == 421)) {
+        /* the kept connection had been closed by the server while idle (Postfix first says "421 ...
+         * timeout exceeded", which we read as the answer to MAIL FROM); nothing can have been queued
+         * before the end of data: one fresh attempt */
         disconnect(s);
         if (connect_session(s, err) < 0)
             return -1;

@@ -193,6 +193,30 @@ stored=$(grep -lF "$RETRY_ID" "$DC_DIR/home/bob@pec-esempio.test/Maildir/"*/* | 
 n=$(sql "SELECT abs(extract(epoch FROM event_time) - $(stat -c %Y "$stored")) <= 1 FROM events WHERE type = 'avvenuta-consegna' AND identificativo = '$RETRY_ID'")
 [ "$n" = t ] && ok || fail "sink back: event not dated at the save"
 
+# ==== 8b. as 8, but the marks are lost before the retry (a crash: they are not fsynced): the claim
+# has no avvenuta-consegna event, so the receipt is still owed and goes out; a second copy is the price ====
+"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
+  "$T_TMP/lost.eml" >/dev/null || fail "mkbusta (lost) failed"
+LOST_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/lost.eml" | head -1)
+dc_stop_pid "$DC_SINK_PID" 5
+inject "$ALICE" bob@pec-esempio.test "$T_TMP/lost.eml"
+case "$REPLIES" in 4*) ok ;; *) fail "marks lost: first attempt answered '$REPLIES' (want 4xx)" ;; esac
+rm -rf "$DC_DIR/home/bob@pec-esempio.test/.pec-marks"
+dc_start_sink || fail "smtp-sink did not restart"
+sleep 2
+inject "$ALICE" bob@pec-esempio.test "$T_TMP/lost.eml"
+[ "$REPLIES" = 250 ] && ok || fail "marks lost: retry answered '$REPLIES'"
+sink_new 1
+[ ${#NEW[@]} -eq 1 ] && ok || fail "marks lost: ${#NEW[@]} receipts on the retry (want the owed one)"
+[ "$(events avvenuta-consegna "$LOST_ID" bob@pec-esempio.test)" = 1 ] && ok || fail "marks lost: avvenuta-consegna events"
+# once it went out, a further copy (marks lost again) gets no second receipt
+rm -rf "$DC_DIR/home/bob@pec-esempio.test/.pec-marks"
+inject "$ALICE" bob@pec-esempio.test "$T_TMP/lost.eml"
+[ "$REPLIES" = 250 ] && ok || fail "marks lost twice: answered '$REPLIES'"
+sink_new 0
+[ ${#NEW[@]} -eq 0 ] && ok || fail "marks lost twice: ${#NEW[@]} more receipts (want none)"
+[ "$(events avvenuta-consegna "$LOST_ID" bob@pec-esempio.test)" = 1 ] && ok || fail "marks lost twice: a second avvenuta-consegna event"
+
 # ==== 9. the trace write fails after the save (the events table renamed away, the server still
 # answering): 4xx; the retry stores nothing more and logs one event.  For a busta the receipt went out
 # before its event failed, so the retry sends it again: two receipts, never an untraced one ====

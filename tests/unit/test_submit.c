@@ -24,6 +24,8 @@ static struct {
     int connections;          /* accepted so far */
     int rcpt_code;            /* the answer to RCPT */
     int close_after_data;     /* drop the connection after the next accepted message */
+    int say_421;              /* and first say "421 timeout", as Postfix's smtpd does when idle */
+    int close_before_reply;   /* take the next message, then drop the connection without a reply */
     int rsets;                /* RSET commands seen */
     char mail_line[600];      /* the last MAIL FROM line */
     char rcpt_line[600];      /* the last RCPT TO line */
@@ -81,9 +83,17 @@ static void srv_session(int fd)
                 if (strcmp(line, ".") == 0)
                     break;
             }
+            if (srv.close_before_reply) {
+                srv.close_before_reply = 0;
+                break;
+            }
             srv_say(fd, "250 2.0.0 Ok: queued as X\r\n");
             if (srv.close_after_data) {
                 srv.close_after_data = 0;
+                if (srv.say_421) {
+                    usleep(20000);
+                    srv_say(fd, "421 4.4.2 test Error: timeout exceeded\r\n");
+                }
                 break;
             }
         } else if (strcasecmp(line, "RSET") == 0) {
@@ -189,6 +199,26 @@ int main(void)
     CHECK(srv.connections == 2);
     CHECK_STR(srv.rcpt_line, "RCPT TO:<c@pec-esempio.test>");
 
+    /* the same after a "421 timeout" greeting of the closing server, as Postfix does it */
+    srv.close_after_data = 1;
+    srv.say_421 = 1;
+    CHECK(pec_submitter_send(s, "a@pec-esempio.test", "b@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) == 0);
+    usleep(100000);
+    CHECK(pec_submitter_send(s, "a@pec-esempio.test", "g@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) == 0);
+    CHECK(srv.connections == 3);
+    CHECK_STR(srv.rcpt_line, "RCPT TO:<g@pec-esempio.test>");
+    srv.say_421 = 0;
+
+    /* the connection lost after the message went out: not sent again (it may be queued), temporary */
+    srv.close_before_reply = 1;
+    err = (struct pec_error){ 0 };
+    CHECK(pec_submitter_send(s, "a@pec-esempio.test", "h@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) < 0);
+    CHECK(err.cls == PEC_ERR_TEMPORARY && strstr(err.msg, "end of data") != NULL);
+    CHECK(srv.connections == 3);
+    /* the next message opens a new connection */
+    CHECK(pec_submitter_send(s, "a@pec-esempio.test", "i@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) == 0);
+    CHECK(srv.connections == 4);
+
     /* 4xx: temporary, the session is reset and kept */
     srv.rcpt_code = 451;
     CHECK(pec_submitter_send(s, "a@pec-esempio.test", "d@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) < 0);
@@ -202,7 +232,7 @@ int main(void)
     CHECK(err.cls == PEC_ERR_PERMANENT);
     srv.rcpt_code = 250;
     CHECK(pec_submitter_send(s, "a@pec-esempio.test", "f@pec-esempio.test", crlf_msg, strlen(crlf_msg), &err) == 0);
-    CHECK(srv.connections == 2);
+    CHECK(srv.connections == 4);
 
     /* an envelope address that would break the command line is refused before anything is sent */
     err = (struct pec_error){ 0 };
