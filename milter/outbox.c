@@ -249,6 +249,12 @@ static int process_files(const char *path, const struct outbox_sink *sink, struc
     return rc;
 }
 
+/* is_key - 32 lower-case hex digits, as outbox_entry_new makes them */
+static int is_key(const char *name)
+{
+    return strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32;
+}
+
 /* outbox_process - the emitter's work for one marker delivery */
 int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct outbox_sink *sink, struct pec_error *err)
@@ -256,7 +262,7 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
     char path[4096], flag[4200], done[4200], donedir[4096], aside[4200];
     struct stat st;
 
-    if (strspn(key, "0123456789abcdef") != strlen(key) || strlen(key) != 32) {
+    if (!is_key(key)) {
         pec_warn("outbox: marker with a malformed key \"%.64s\" ignored", key);
         return 0;
     }
@@ -264,9 +270,18 @@ int outbox_process(const char *dir, const char *key, const void *queued_msg, siz
     snprintf(donedir, sizeof(donedir), "%s/done", dir);
     snprintf(done, sizeof(done), "%s/%s", donedir, key);
     snprintf(aside, sizeof(aside), "%s/unclaimed/%s", dir, key);
-    if (stat(path, &st) < 0 && stat(aside, &st) == 0 && rename(aside, path) == 0)
+    if (stat(path, &st) < 0 && errno == ENOENT && stat(aside, &st) == 0) {
+        if (rename(aside, path) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: cannot bring %s back: %s", aside, strerror(errno));
+            return -1;
+        }
         pec_warn("outbox: the marker of %s came after the entry was set aside as unclaimed: serving it now", key);
+    }
     if (stat(path, &st) < 0) {
+        if (errno != ENOENT) { /* not "no such entry": Postfix must retry, never drop the marker */
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: %s: %s", path, strerror(errno));
+            return -1;
+        }
         if (stat(done, &st) < 0)
             pec_warn("outbox: marker for unknown entry %s ignored", key);
         return 0; /* done before: Postfix retried a marker we had already served */
@@ -340,8 +355,8 @@ int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_uncl
     while ((de = readdir(d)) != NULL) {
         int partial = strncmp(de->d_name, "tmp.", 4) == 0;
 
-        if (de->d_name[0] == '.' || strcmp(de->d_name, "done") == 0 || strcmp(de->d_name, "unclaimed") == 0 ||
-            !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
+        /* only our own entries (a key, or tmp.<key>): never lost+found or an operator's folder */
+        if (!is_key(partial ? de->d_name + 4 : de->d_name) || !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         if (partial) {
@@ -357,8 +372,8 @@ int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_uncl
             pec_warn("outbox: cannot set %s aside: %s", path, strerror(errno));
             continue;
         }
-        pec_warn("outbox: entry %s set aside in unclaimed/: its marker has not come, so its message was most "
-                 "likely never queued and what it holds was never sent", de->d_name);
+        pec_warn("outbox: entry %s set aside in unclaimed/: not served in %ld hours (no marker came, or it "
+                 "failed every time): what it still holds was not sent", de->d_name, (long)(keep_unclaimed / 3600));
         counts->unclaimed++;
     }
     closedir(d);

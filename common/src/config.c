@@ -1,4 +1,5 @@
 /* config.c - parse the provider configuration file into an immutable, reference-counted snapshot. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -67,7 +68,7 @@ static int valid_domain(const char *d)
     return 1;
 }
 
-enum key_kind { K_STRING, K_DOMAIN, K_LIST_DOMAINS, K_REPEAT, K_DIGEST, K_NUMBER };
+enum key_kind { K_STRING, K_DOMAIN, K_LIST_DOMAINS, K_REPEAT, K_DIGEST, K_NUMBER, K_ENDPOINT };
 
 struct key_spec {
     const char *name;
@@ -94,12 +95,30 @@ static const struct key_spec key_table[] = {
     { "database", K_STRING, OFF(database), 0, 0 },
     { "outbox_dir", K_STRING, OFF(outbox_dir), 0, 0 },
     { "marker_domain", K_DOMAIN, OFF(marker_domain), 0, 0 },
-    { "submit_address", K_STRING, OFF(submit_address), 0, 0 },
+    { "submit_address", K_ENDPOINT, OFF(submit_address), 0, 0 },
     { "sendmail_command", K_STRING, OFF(sendmail_command), 0, 0 },
     { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
     { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },
-    { "clamd_socket", K_STRING, OFF(clamd_socket), 0, 0 },
+    { "clamd_socket", K_ENDPOINT, OFF(clamd_socket), 0, 0 },
 };
+
+/* valid_endpoint - an absolute unix socket path, or IPv4-ADDRESS:PORT (what pec_net_connect takes) */
+static int valid_endpoint(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char host[64], *end;
+    struct in_addr a;
+    long port;
+
+    if (v[0] == '/')
+        return strlen(v) < 108; /* sun_path */
+    if (colon == NULL || (size_t)(colon - v) >= sizeof(host))
+        return 0;
+    memcpy(host, v, (size_t)(colon - v));
+    host[colon - v] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    return inet_pton(AF_INET, host, &a) == 1 && colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+}
 
 /* set_value - apply one key = value; -1 with err on a bad value */
 static int set_value(struct config_snapshot *c, const struct key_spec *k, const char *v, const char *where,
@@ -110,6 +129,11 @@ static int set_value(struct config_snapshot *c, const struct key_spec *k, const 
     char *list, *tok, *save = NULL;
 
     switch (k->kind) {
+    case K_ENDPOINT:
+        if (!valid_endpoint(v))
+            goto bad;
+        *(const char **)(base + k->offset) = keep(c, v, strlen(v));
+        return 0;
     case K_DOMAIN:
         /* the mail domain ends every PEC identifier: longer ones do not fit PEC_ID_MAX (pec_idgen panics) */
         if (!valid_domain(v) || strlen(v) > 63)

@@ -73,7 +73,11 @@ int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
             close(fd);
         return -1;
     }
-    return close(fd) == 0 ? 0 : -1;
+    if (close(fd) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: close %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* pec_mark_lock - flock the key's file, creating it empty */

@@ -9,10 +9,18 @@
 #include <unistd.h>
 #include "pec/net.h"
 
+/* set_timeouts - bound every send, receive and (SO_SNDTIMEO, on Linux) the connect itself */
+static void set_timeouts(int fd, int timeout_s)
+{
+    struct timeval tv = { timeout_s, 0 };
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 /* pec_net_connect - unix path or HOST:PORT, with timeouts */
 int pec_net_connect(const char *where, int timeout_s)
 {
-    struct timeval tv = { timeout_s, 0 };
     int fd, saved;
 
     if (where[0] == '/') {
@@ -23,12 +31,14 @@ int pec_net_connect(const char *where, int timeout_s)
         }
         if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
             return -1;
+        set_timeouts(fd, timeout_s);
         memcpy(sun.sun_path, where, strlen(where) + 1);
         if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
             goto fail;
     } else {
         struct sockaddr_in sin = { .sin_family = AF_INET };
-        char host[64];
+        char host[64], *end;
+        long port;
         const char *colon = strrchr(where, ':');
         if (colon == NULL || (size_t)(colon - where) >= sizeof(host)) {
             errno = EINVAL;
@@ -36,18 +46,18 @@ int pec_net_connect(const char *where, int timeout_s)
         }
         memcpy(host, where, (size_t)(colon - where));
         host[colon - where] = '\0';
-        sin.sin_port = htons((uint16_t)atoi(colon + 1));
-        if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+        port = strtol(colon + 1, &end, 10);
+        if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || *end != '\0' || port < 1 || port > 65535) {
             errno = EINVAL;
             return -1;
         }
+        sin.sin_port = htons((uint16_t)port);
         if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
             return -1;
+        set_timeouts(fd, timeout_s);
         if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
             goto fail;
     }
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
 fail:
     saved = errno;

@@ -171,6 +171,11 @@ static void test_errors(void)
             "test.conf", "key_file");
     refused("empty file", "", "test.conf", "provider_name");
     refused("no equals", REQUIRED "\n\njust some words\n", "test.conf:8", "key = value");
+    refused("submit_address without a port", REQUIRED "submit_address = 127.0.0.1\n", "test.conf:6", "submit_address");
+    refused("submit_address with a host name", REQUIRED "submit_address = localhost:10025\n", "test.conf:6",
+            "submit_address");
+    refused("submit_address port 0", REQUIRED "submit_address = 127.0.0.1:0\n", "test.conf:6", "submit_address");
+    refused("clamd_socket relative path", REQUIRED "clamd_socket = run/clamd.ctl\n", "test.conf:6", "clamd_socket");
     expect_error("NUL byte", nul_text, sizeof(nul_text) - 1, "test.conf:6", "NUL");
     /* the line count goes on across comments and CRLF lines */
     refused("CRLF lines", "# a\r\n\r\nprovider_name = X\r\nbogus\r\n", "test.conf:4", NULL);

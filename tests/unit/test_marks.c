@@ -37,7 +37,8 @@ int main(void)
     char base[] = "/tmp/pec-test-marks.XXXXXX", dir[4200], cmd[4300];
     struct pec_error err = { 0 };
     struct stat st;
-    int fd, status;
+    int fd, status, sync_fd[2];
+    char ch;
     long long t0;
     pid_t pid;
 
@@ -66,23 +67,28 @@ int main(void)
     CHECK(fd == -1);
     pec_mark_unlock(&fd); /* no-op */
 
-    /* a second process waits for the lock: it then sees the mark the first one set */
+    /* a second process waits for the lock: it then sees the mark the first one set.  The child says
+     * through a pipe when it holds the lock, and exits 0 only if its lock and mark both worked. */
+    CHECK(pipe(sync_fd) == 0);
     pid = fork();
     if (pid == 0) {
-        int cfd = pec_mark_lock(dir, "pec-stored:race", NULL);
+        int cfd = pec_mark_lock(dir, "pec-stored:race", NULL), ok = cfd >= 0;
+        (void)!write(sync_fd[1], "L", 1);
         usleep(300000);
-        pec_mark_set(dir, "pec-stored:race", NULL);
+        ok = ok && pec_mark_set(dir, "pec-stored:race", NULL) == 0;
         pec_mark_unlock(&cfd);
-        _exit(cfd == -1 ? 0 : 1);
+        _exit(ok ? 0 : 1);
     }
-    usleep(100000);
+    CHECK(read(sync_fd[0], &ch, 1) == 1);
     t0 = ms_now();
     fd = pec_mark_lock(dir, "pec-stored:race", &err);
     CHECK(fd >= 0);
-    CHECK(ms_now() - t0 >= 100); /* it waited for the child */
+    CHECK(ms_now() - t0 >= 150); /* it waited for the child */
     CHECK(pec_mark_check(dir, "pec-stored:race", &err) == 1);
     pec_mark_unlock(&fd);
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(sync_fd[0]);
+    close(sync_fd[1]);
 
     /* keys that are not file names are refused, with the class INVALID */
     err = (struct pec_error){ 0 };

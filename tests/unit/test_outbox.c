@@ -79,6 +79,7 @@ int main(void)
     CHECK(outbox_process(dir, served, "m", 1, &sink, &err) == 0);
     CHECK(injected == 1);
     CHECK(outbox_process(dir, "0123456789abcdef0123456789abcdef", "m", 1, &sink, &err) == 0);
+    CHECK(injected == 1);
     snprintf(sub, sizeof(sub), "done/%s", served);
     CHECK(exists(dir, sub));
 
@@ -92,8 +93,11 @@ int main(void)
 
     /* a committed entry whose marker has not come yet, and a partial write of a dead milter */
     committed_entry(dir, waiting, sizeof(waiting));
-    snprintf(cmd, sizeof(cmd), "%s/tmp.deadbeef", dir);
+    snprintf(cmd, sizeof(cmd), "%s/tmp.deadbeefdeadbeefdeadbeefdeadbeef", dir);
     CHECK(mkdir(cmd, 0750) == 0);
+    /* and a folder that is not ours (the outbox may be a mount root) */
+    snprintf(cmd, sizeof(cmd), "%s/lost+found", dir);
+    CHECK(mkdir(cmd, 0700) == 0);
 
     /* young: nothing is removed */
     CHECK(outbox_sweep(dir, now, 2 * day, 3 * day, &n, &err) == 0);
@@ -112,7 +116,8 @@ int main(void)
     CHECK(outbox_sweep(dir, now + 4 * day, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.unclaimed == 1 && n.partial == 1);
     CHECK(!exists(dir, waiting));
-    CHECK(!exists(dir, "tmp.deadbeef"));
+    CHECK(!exists(dir, "tmp.deadbeefdeadbeefdeadbeefdeadbeef"));
+    CHECK(exists(dir, "lost+found"));
     CHECK(exists(dir, "done"));
     snprintf(sub, sizeof(sub), "unclaimed/%s", waiting);
     CHECK(exists(dir, sub));

@@ -20,12 +20,12 @@
  *   database           libpq connection string for the trace store
  *   outbox_dir         spool of messages owed once Postfix has queued (milter, emitter)
  *   marker_domain      domain of the internal marker recipients, routed to pec-emitter
- *   submit_address     HOST:PORT (or unix socket path) of a loopback Postfix smtpd without milters:
+ *   submit_address     IPv4:PORT (or absolute unix socket path) of a loopback Postfix smtpd without milters:
  *                      where receipts are handed to Postfix (fast: a kept SMTP connection)
  *   sendmail_command   how receipts are handed to Postfix without submit_address [/usr/sbin/sendmail]
  *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
  *   quarantine_dir     where infected messages are kept (30 months)
- *   clamd_socket       clamd to scan with: a unix socket path or HOST:PORT (none: no scan)
+ *   clamd_socket       clamd to scan with: an absolute unix socket path or IPv4:PORT (none: no scan)
  */
 #ifndef PEC_CONFIG_H
 #define PEC_CONFIG_H
