@@ -290,6 +290,14 @@ static const char *marks_dir(struct mail_deliver_context *ctx, bool create)
 	return dir;
 }
 
+/* has_home - the recipient has a home directory setting (it may not exist yet) */
+static bool has_home(struct mail_deliver_context *ctx)
+{
+	const char *home;
+
+	return mail_user_get_home(ctx->rcpt_user, &home) > 0 && home != NULL && *home != '\0';
+}
+
 /* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
 static void mark_set(struct mail_deliver_context *ctx, const char *dir, const char *key)
 {
@@ -354,6 +362,13 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 
 	idempotent = pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, job->recipient, key_stored) > 0 &&
 		     pec_glue_dup_key(PEC_GLUE_STAGE_RECEIPT, id, job->recipient, key_receipt) > 0;
+	if (idempotent && !has_home(ctx)) {
+		/* nowhere to keep marks: a repeated delivery may store a second copy; the trace store's
+		   claim still allows one receipt */
+		e_warning(ctx->event, "pec: %s has no home directory: no idempotence marks, a repeated "
+			  "delivery may store a second copy", job->recipient);
+		idempotent = FALSE;
+	}
 	if (idempotent) {
 		if ((marks = marks_dir(ctx, TRUE)) == NULL)
 			return pec_tempfail(ctx, job, "cannot create the home directory or its marks folder");
