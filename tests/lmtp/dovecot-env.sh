@@ -177,6 +177,13 @@ dc_sink_fresh() {
   for f in "${DC_FRESH[@]}"; do echo "$f" >> "$seen"; done
 }
 
+# new_busta FILE RCPT: a fresh busta di trasporto (ricevuta completa) signed by the test provider ($PKI),
+# to RCPT, written to FILE; NEW_BUSTA_ID = its identificativo
+new_busta() {
+  "$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa "$2" "" "$1" >/dev/null || return 1
+  NEW_BUSTA_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$1" | head -1)
+}
+
 # maildir_files USER: the stored messages of USER
 maildir_files() { find "$DC_DIR/home/$1/Maildir/new" "$DC_DIR/home/$1/Maildir/cur" -type f 2>/dev/null; }
 # maildir_count USER: how many

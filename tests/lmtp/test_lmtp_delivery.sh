@@ -272,9 +272,8 @@ else
 fi
 
 # ==== 8. receipt not submittable: 4xx (retry), then one copy and one receipt ====
-"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
-  "$T_TMP/retry.eml" >/dev/null || fail "mkbusta (retry) failed"
-RETRY_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/retry.eml" | head -1)
+new_busta "$T_TMP/retry.eml" bob@pec-esempio.test || fail "mkbusta (retry) failed"
+RETRY_ID=$NEW_BUSTA_ID
 dc_stop_pid "$DC_SINK_PID" 5
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/retry.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "receipt down: LMTP replies '$REPLIES' (want 4xx)" ;; esac

@@ -143,9 +143,8 @@ else
 fi
 
 # ==== 7. the database down: 4xx, nothing stored, nothing sent; back up: one copy, one receipt ====
-"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
-  "$T_TMP/down.eml" >/dev/null || fail "mkbusta (down) failed"
-DOWN_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/down.eml" | head -1)
+new_busta "$T_TMP/down.eml" bob@pec-esempio.test || fail "mkbusta (down) failed"
+DOWN_ID=$NEW_BUSTA_ID
 $PEC_TEST_PGCTL stop || fail "PostgreSQL did not stop"
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/down.eml"
 case "$REPLIES" in 451) ok ;; *) fail "db down: LMTP replies '$REPLIES' (want 451)" ;; esac
@@ -172,9 +171,8 @@ sink_new 0
 
 # ==== 8. receipt submission fails after the save and the claim: 4xx; the retry sends one receipt,
 # dated at the save, and logs one event ====
-"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
-  "$T_TMP/retry.eml" >/dev/null || fail "mkbusta (retry) failed"
-RETRY_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/retry.eml" | head -1)
+new_busta "$T_TMP/retry.eml" bob@pec-esempio.test || fail "mkbusta (retry) failed"
+RETRY_ID=$NEW_BUSTA_ID
 dc_stop_pid "$DC_SINK_PID" 5
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/retry.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "sink down: LMTP replies '$REPLIES' (want 4xx)" ;; esac
@@ -195,9 +193,8 @@ n=$(sql "SELECT abs(extract(epoch FROM event_time) - $(stat -c %Y "$stored")) <=
 
 # ==== 8b. as 8, but the marks are lost before the retry (a crash: they are not fsynced): the claim
 # has no avvenuta-consegna event, so the receipt is still owed and goes out; a second copy is the price ====
-"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
-  "$T_TMP/lost.eml" >/dev/null || fail "mkbusta (lost) failed"
-LOST_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/lost.eml" | head -1)
+new_busta "$T_TMP/lost.eml" bob@pec-esempio.test || fail "mkbusta (lost) failed"
+LOST_ID=$NEW_BUSTA_ID
 dc_stop_pid "$DC_SINK_PID" 5
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/lost.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "marks lost: first attempt answered '$REPLIES' (want 4xx)" ;; esac
@@ -220,9 +217,8 @@ sink_new 0
 # ==== 9. the trace write fails after the save (the events table renamed away, the server still
 # answering): 4xx; the retry stores nothing more and logs one event.  For a busta the receipt went out
 # before its event failed, so the retry sends it again: two receipts, never an untraced one ====
-"$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa bob@pec-esempio.test "" \
-  "$T_TMP/late.eml" >/dev/null || fail "mkbusta (late) failed"
-LATE_ID=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/late.eml" | head -1)
+new_busta "$T_TMP/late.eml" bob@pec-esempio.test || fail "mkbusta (late) failed"
+LATE_ID=$NEW_BUSTA_ID
 printf 'From: mallory@example.net\r\nTo: aperta@pec-esempio.test\r\nSubject: Altra offerta\r\nMessage-ID: <spam-2@example.net>\r\n\r\nPosta ordinaria.\r\n' > "$T_TMP/ordinary2.eml"
 aperta_before=$(maildir_count aperta@pec-esempio.test)
 sql "ALTER TABLE events RENAME TO events_away" >/dev/null || fail "rename events"
