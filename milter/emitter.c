@@ -7,7 +7,6 @@
  * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
  */
 #define _GNU_SOURCE /* accept4 */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +24,7 @@
 #include "pec/log.h"
 #include "pec/submit.h"
 #include "pec/mime.h"
+#include "pec/net.h"
 #include "pec/message.h"
 #include "pec/runtime.h"
 #include "pec/trace_facts.h"
@@ -266,19 +266,11 @@ static void *housekeeping(void *arg)
 /* listen_on - a TCP listener on host:port */
 static int listen_on(const char *spec)
 {
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    struct sockaddr_in sa = { 0 };
+    struct sockaddr_in sa;
     int fd, one = 1;
 
-    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
-        pec_fatal("pec-emitter: listen address must be HOST:PORT, not %s", spec);
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        pec_fatal("pec-emitter: bad address %s", host);
+    if (pec_net_inet_address(spec, &sa) < 0)
+        pec_fatal("pec-emitter: listen address must be IPv4-ADDRESS:PORT, not %s", spec);
     if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)

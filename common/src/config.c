@@ -1,5 +1,4 @@
 /* config.c - parse the provider configuration file into an immutable, reference-counted snapshot. */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -10,6 +9,7 @@
 #include "pec/buf.h"
 #include "pec/config.h"
 #include "pec/log.h"
+#include "pec/net.h"
 
 /* The snapshot and its private bookkeeping; the public part comes first so it can be cast back. */
 struct config_snapshot {
@@ -102,24 +102,6 @@ static const struct key_spec key_table[] = {
     { "clamd_socket", K_ENDPOINT, OFF(clamd_socket), 0, 0 },
 };
 
-/* valid_endpoint - an absolute unix socket path, or IPv4-ADDRESS:PORT (what pec_net_connect takes) */
-static int valid_endpoint(const char *v)
-{
-    const char *colon = strrchr(v, ':');
-    char host[64], *end;
-    struct in_addr a;
-    long port;
-
-    if (v[0] == '/')
-        return strlen(v) < 108; /* sun_path */
-    if (colon == NULL || (size_t)(colon - v) >= sizeof(host))
-        return 0;
-    memcpy(host, v, (size_t)(colon - v));
-    host[colon - v] = '\0';
-    port = strtol(colon + 1, &end, 10);
-    return inet_pton(AF_INET, host, &a) == 1 && colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
-}
-
 /* set_value - apply one key = value; -1 with err on a bad value */
 static int set_value(struct config_snapshot *c, const struct key_spec *k, const char *v, const char *where,
                      struct pec_error *err)
@@ -130,7 +112,7 @@ static int set_value(struct config_snapshot *c, const struct key_spec *k, const 
 
     switch (k->kind) {
     case K_ENDPOINT:
-        if (!valid_endpoint(v))
+        if (!pec_net_endpoint_valid(v)) /* what pec_net_connect takes */
             goto bad;
         *(const char **)(base + k->offset) = keep(c, v, strlen(v));
         return 0;

@@ -9,6 +9,39 @@
 #include <unistd.h>
 #include "pec/net.h"
 
+/* pec_net_inet_address - split at the last colon, parse both halves */
+int pec_net_inet_address(const char *where, struct sockaddr_in *sin)
+{
+    const char *colon = strrchr(where, ':');
+    char host[64], *end;
+    long port;
+
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    if (colon == NULL || (size_t)(colon - where) >= sizeof(host))
+        goto bad;
+    memcpy(host, where, (size_t)(colon - where));
+    host[colon - where] = '\0';
+    port = strtol(colon + 1, &end, 10);
+    if (inet_pton(AF_INET, host, &sin->sin_addr) != 1 || *end != '\0' || port < 1 || port > 65535)
+        goto bad;
+    sin->sin_port = htons((uint16_t)port);
+    return 0;
+bad:
+    errno = EINVAL;
+    return -1;
+}
+
+/* pec_net_endpoint_valid - an absolute socket path that fits, or an IPv4 address and port */
+int pec_net_endpoint_valid(const char *where)
+{
+    struct sockaddr_in sin;
+
+    if (where[0] == '/')
+        return strlen(where) < sizeof(((struct sockaddr_un *)0)->sun_path);
+    return pec_net_inet_address(where, &sin) == 0;
+}
+
 /* set_timeouts - bound every send, receive and (SO_SNDTIMEO, on Linux) the connect itself */
 static void set_timeouts(int fd, int timeout_s)
 {
@@ -18,13 +51,14 @@ static void set_timeouts(int fd, int timeout_s)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* pec_net_connect - unix path or HOST:PORT, with timeouts */
+/* pec_net_connect - unix path or IPv4-ADDRESS:PORT, with timeouts */
 int pec_net_connect(const char *where, int timeout_s)
 {
     int fd, saved;
 
     if (where[0] == '/') {
         struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
         if (strlen(where) >= sizeof(sun.sun_path)) {
             errno = ENAMETOOLONG;
             return -1;
@@ -36,22 +70,10 @@ int pec_net_connect(const char *where, int timeout_s)
         if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
             goto fail;
     } else {
-        struct sockaddr_in sin = { .sin_family = AF_INET };
-        char host[64], *end;
-        long port;
-        const char *colon = strrchr(where, ':');
-        if (colon == NULL || (size_t)(colon - where) >= sizeof(host)) {
-            errno = EINVAL;
+        struct sockaddr_in sin;
+
+        if (pec_net_inet_address(where, &sin) < 0)
             return -1;
-        }
-        memcpy(host, where, (size_t)(colon - where));
-        host[colon - where] = '\0';
-        port = strtol(colon + 1, &end, 10);
-        if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || *end != '\0' || port < 1 || port > 65535) {
-            errno = EINVAL;
-            return -1;
-        }
-        sin.sin_port = htons((uint16_t)port);
         if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
             return -1;
         set_timeouts(fd, timeout_s);
