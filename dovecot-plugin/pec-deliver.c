@@ -263,6 +263,14 @@ static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum p
 	return 1;
 }
 
+/* user_home - the recipient's home directory setting (it may not exist yet), or NULL */
+static const char *user_home(struct mail_deliver_context *ctx)
+{
+	const char *home;
+
+	return mail_user_get_home(ctx->rcpt_user, &home) > 0 && home != NULL && *home != '\0' ? home : NULL;
+}
+
 /* marks_dir - the recipient's marks folder (t_strdup), or NULL when the user has no home directory.
    create: make the home directory (the first delivery to a new mailbox has not made it yet) and the
    folder, and sweep old marks when due; without create, a missing home gives the folder anyway (no
@@ -273,7 +281,7 @@ static const char *marks_dir(struct mail_deliver_context *ctx, bool create)
 	struct pec_error err = { 0 };
 	struct stat st;
 
-	if (mail_user_get_home(ctx->rcpt_user, &home) <= 0 || home == NULL || *home == '\0')
+	if ((home = user_home(ctx)) == NULL)
 		return NULL;
 	dir = t_strconcat(home, "/" PEC_MARKS_DIR, NULL);
 	if (!create)
@@ -288,14 +296,6 @@ static const char *marks_dir(struct mail_deliver_context *ctx, bool create)
 	    pec_marks_sweep(dir, ioloop_time - PEC_MARK_KEEP_SECS, &err) < 0)
 		e_error(ctx->event, "pec: sweeping old marks: %s", err.msg);
 	return dir;
-}
-
-/* has_home - the recipient has a home directory setting (it may not exist yet) */
-static bool has_home(struct mail_deliver_context *ctx)
-{
-	const char *home;
-
-	return mail_user_get_home(ctx->rcpt_user, &home) > 0 && home != NULL && *home != '\0';
 }
 
 /* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
@@ -362,7 +362,7 @@ static int deliver_certified(struct mail_deliver_context *ctx, struct pec_job *j
 
 	idempotent = pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, job->recipient, key_stored) > 0 &&
 		     pec_glue_dup_key(PEC_GLUE_STAGE_RECEIPT, id, job->recipient, key_receipt) > 0;
-	if (idempotent && !has_home(ctx)) {
+	if (idempotent && user_home(ctx) == NULL) {
 		/* nowhere to keep marks: a repeated delivery may store a second copy; the trace store's
 		   claim still allows one receipt */
 		e_warning(ctx->event, "pec: %s has no home directory: no idempotence marks, a repeated "
