@@ -99,6 +99,13 @@ static void put_time(struct pec_buf *o, time_t t)
     pec_buf_printf(o, "%s %s %s", lt.giorno, lt.ora, lt.zona);
 }
 
+/* json_field - ,"key":value (value a JSON string or null) */
+static void json_field(struct pec_buf *o, const char *key, const char *value)
+{
+    pec_buf_printf(o, ",\"%s\":", key);
+    put_json(o, value);
+}
+
 /* row_json - one event as a JSON object */
 static void row_json(struct pec_buf *o, const struct pec_trace_row *r)
 {
@@ -108,36 +115,26 @@ static void row_json(struct pec_buf *o, const struct pec_trace_row *r)
     pec_buf_printf(o, "{\"chain\":%u,\"seq\":%lld,\"node\":%u,\"time\":%lld,\"data\":\"", r->chain, r->seq, r->node,
                    (long long)e->time);
     put_time(o, e->time);
-    pec_buf_puts(o, "\",\"tipo\":");
-    put_json(o, r->type_name);
-    pec_buf_puts(o, ",\"identificativo\":");
-    put_json(o, e->identificativo);
-    pec_buf_puts(o, ",\"message_id\":");
-    put_json(o, e->message_id);
-    pec_buf_puts(o, ",\"queue_id\":");
-    put_json(o, e->queue_id);
-    pec_buf_puts(o, ",\"mittente\":");
-    put_json(o, e->sender);
+    pec_buf_puts(o, "\"");
+    json_field(o, "tipo", r->type_name);
+    json_field(o, "identificativo", e->identificativo);
+    json_field(o, "message_id", e->message_id);
+    json_field(o, "queue_id", e->queue_id);
+    json_field(o, "mittente", e->sender);
     pec_buf_puts(o, ",\"destinatari\":[");
     for (i = 0; i < e->n_rcpts; i++) {
         pec_buf_puts(o, i ? ",{\"indirizzo\":" : "{\"indirizzo\":");
         put_json(o, e->rcpts[i].address);
-        pec_buf_puts(o, ",\"tipo\":");
-        put_json(o, pec_trace_rcpt_kind_name(e->rcpts[i].kind));
+        json_field(o, "tipo", pec_trace_rcpt_kind_name(e->rcpts[i].kind));
         pec_buf_puts(o, "}");
     }
-    pec_buf_puts(o, "],\"oggetto\":");
-    put_json(o, e->subject);
-    pec_buf_puts(o, ",\"gestore\":");
-    put_json(o, e->gestore);
-    pec_buf_puts(o, ",\"tipo_ricevuta\":");
-    put_json(o, e->receipt_type);
-    pec_buf_puts(o, ",\"errore\":");
-    put_json(o, e->errore);
-    pec_buf_puts(o, ",\"errore_esteso\":");
-    put_json(o, e->errore_esteso);
-    pec_buf_puts(o, ",\"virus\":");
-    put_json(o, e->virus);
+    pec_buf_puts(o, "]");
+    json_field(o, "oggetto", e->subject);
+    json_field(o, "gestore", e->gestore);
+    json_field(o, "tipo_ricevuta", e->receipt_type);
+    json_field(o, "errore", e->errore);
+    json_field(o, "errore_esteso", e->errore_esteso);
+    json_field(o, "virus", e->virus);
     pec_buf_puts(o, "}\n");
 }
 
