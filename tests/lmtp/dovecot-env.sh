@@ -148,6 +148,29 @@ dc_cleanup() {
 }
 
 # ---- what the lmtp tests do with it ----
+
+# dc_example_provider DIR [MORE-LINES]: the test provider "Gestore Esempio" (pecctl example: CA, key,
+# index, sample messages) in DIR/pki and its configuration in DIR/provider.conf, plus MORE-LINES.
+# Sets PKI.  The key stays readable by root only: the plugin loads it when the lmtp process starts,
+# before dropping privileges; the rest is readable by the mail processes (nobody).
+dc_example_provider() {
+  PKI=$1/pki
+  "$PECCTL" example --out "$PKI" >/dev/null || return 1
+  chmod 755 "$PKI"
+  chmod 644 "$PKI"/*.pem "$PKI"/*.ldif "$PKI"/*.eml
+  chmod 600 "$PKI"/*.key
+  cat > "$1/provider.conf" <<EOF
+provider_name = "Gestore Esempio S.p.A."
+mail_domain = pec-esempio.test
+managed_domains = pec-esempio.test
+cert_file = $PKI/provider.pem
+key_file = $PKI/provider.key
+trust_file = $PKI/ca.pem
+index_file = $PKI/index.ldif
+${2:-}
+EOF
+  chmod 644 "$1/provider.conf"
+}
 DC_INJECTED=0
 
 # inject FROM RCPTS FILE: one LMTP transaction (swaks); REPLIES = the per-recipient DATA reply codes,

@@ -25,25 +25,9 @@ trap 'exit 1' INT TERM HUP
 # Dovecot's mail processes run as nobody: they need to reach the homes and the provider config.
 chmod 755 "$T_TMP"
 
-# ---- PKI, index and the provider configuration (the key stays readable by root only: the plugin
-# loads it when the lmtp process starts, before dropping privileges) ----
-PKI=$T_TMP/pki
-"$PECCTL" example --out "$PKI" >/dev/null || { fail "pecctl example failed"; done_tests; exit; }
-chmod 755 "$PKI"
-chmod 644 "$PKI"/*.pem "$PKI"/*.ldif "$PKI"/*.eml
-chmod 600 "$PKI"/*.key
+# ---- PKI, index and the provider configuration ----
+dc_example_provider "$T_TMP" || { fail "pecctl example failed"; done_tests; exit; }
 CA=$PKI/ca.pem
-cat > "$T_TMP/provider.conf" <<EOF
-# Gestore Esempio: the provider of the test PKI written by pecctl example
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = pec-esempio.test
-managed_domains = pec-esempio.test
-cert_file = $PKI/provider.pem
-key_file = $PKI/provider.key
-trust_file = $CA
-index_file = $PKI/index.ldif
-EOF
-chmod 644 "$T_TMP/provider.conf"
 
 # ---- the private Dovecot ----
 DC_DIR=$T_TMP/dc

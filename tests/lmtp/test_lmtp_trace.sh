@@ -28,23 +28,9 @@ chmod 755 "$T_TMP"
 
 "$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || { fail "pecctl db migrate failed"; done_tests; exit; }
 
-PKI=$T_TMP/pki
-"$PECCTL" example --out "$PKI" >/dev/null || { fail "pecctl example failed"; done_tests; exit; }
-chmod 755 "$PKI"
-chmod 644 "$PKI"/*.pem "$PKI"/*.ldif "$PKI"/*.eml
-chmod 600 "$PKI"/*.key
 # over TCP: the mail processes run as nobody, and a stopped server refuses at once
-cat > "$T_TMP/provider.conf" <<EOF
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = pec-esempio.test
-managed_domains = pec-esempio.test
-cert_file = $PKI/provider.pem
-key_file = $PKI/provider.key
-trust_file = $PKI/ca.pem
-index_file = $PKI/index.ldif
-database = "$PEC_TEST_DB_TCP connect_timeout=2"
-EOF
-chmod 644 "$T_TMP/provider.conf"
+dc_example_provider "$T_TMP" "database = \"$PEC_TEST_DB_TCP connect_timeout=2\"" ||
+  { fail "pecctl example failed"; done_tests; exit; }
 
 DC_DIR=$T_TMP/dc
 DC_PLUGIN_SO=$PEC_PLUGIN_SO
