@@ -1,14 +1,11 @@
 /* pec-deliver.h - the delivery point (PEC-RULES §5.3): Dovecot's deliver_mail hook, for LMTP and LDA.
  *
- * Every decision is the core's (pec_delivery_decide); this file applies the verdict to Dovecot:
- *   store-certified  store unmodified, then submit the avvenuta consegna dated at the save; a full or
- *                    disabled mailbox gets the avviso di mancata consegna instead (and a 2xx answer, so
- *                    the MTA sends no ordinary bounce)
- *   store-plain      receipts and anomaly envelopes: store as they are, emit nothing
- *   store-wrapped    store the core's busta di anomalia instead of the received message
- *   refuse           permanent refusal (5xx)
- * Internal failures (configuration, key, core error, submission, trace store) answer 4xx: never accept
- * uncertified or untraced mail (the order of save, claim, submission and trace: README.md).
+ * The core decides (pec_delivery_decide) and runs the whole delivery (pec_delivery_run): the order of
+ * store, marks, claim, receipt and trace, and what each failure means, are in
+ * common/src/points/delivery_point.c.  This file gives the engine Dovecot's primitives (store through
+ * Sieve or into a mailbox, the save time of an earlier copy, marks in the user's home, lib-smtp
+ * submission, Dovecot's log) and turns its outcome into the hook's result: 2xx, a refusal reported as a
+ * quota error (Dovecot 2.3's only permanent answer), or 4xx with the reason.
  */
 #ifndef PEC_DELIVER_H
 #define PEC_DELIVER_H

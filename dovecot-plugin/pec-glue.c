@@ -5,41 +5,6 @@
 #include <strings.h>
 #include "pec-glue.h"
 #include "pec/text.h"
-#include "pec/smime.h"
-
-size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,
-			char key_r[PEC_GLUE_DUP_KEY_MAX])
-{
-	struct pec_buf b = PEC_BUF_INIT;
-	const char *id = identificativo, *end;
-	char hex[41];
-	int n;
-
-	key_r[0] = '\0';
-	if (id == NULL || recipient == NULL)
-		return 0;
-	while (*id == ' ' || *id == '\t' || *id == '<')
-		id++;
-	end = id + strlen(id);
-	while (end > id && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '>' ||
-			    end[-1] == '\r' || end[-1] == '\n'))
-		end--;
-	if (end == id || *recipient == '\0')
-		return 0;
-	pec_buf_append(&b, id, (size_t)(end - id));
-	pec_buf_append(&b, "\n", 1);
-	for (const char *p = recipient; *p != '\0'; p++) {
-		char c = (char)tolower((unsigned char)*p);
-		pec_buf_append(&b, &c, 1);
-	}
-	pec_sha1_hex(b.data, b.len, hex);
-	pec_buf_release(&b);
-	n = snprintf(key_r, PEC_GLUE_DUP_KEY_MAX, "%s:%s",
-		     stage == PEC_GLUE_STAGE_STORED ? "pec-stored" :
-		     stage == PEC_GLUE_STAGE_RECEIPT ? "pec-receipt" :
-		     stage == PEC_GLUE_STAGE_PLAIN ? "pec-plain" : "pec-untraced", hex);
-	return n > 0 ? (size_t)n : 0;
-}
 
 const char *pec_glue_mailbox(enum pec_delivery_action action, const char *default_mailbox,
 			     const char *anomaly_mailbox)
@@ -92,15 +57,4 @@ int pec_glue_parse_bool(const char *value, bool def, bool *result_r)
 void pec_glue_ascii(const char *text, char *out, size_t outlen)
 {
 	(void)pec_text_ascii(text, out, outlen);
-}
-
-const char *pec_glue_identificativo(const struct pec_delivery_verdict *v)
-{
-	const struct pec_analysis *a = &v->analysis;
-
-	if (a->has_daticert && a->daticert.identificativo != NULL && *a->daticert.identificativo != '\0')
-		return a->daticert.identificativo;
-	if (a->message_id != NULL)
-		return a->message_id;
-	return "";
 }

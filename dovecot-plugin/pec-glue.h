@@ -9,24 +9,6 @@
 #include "mail-error.h"
 #include "pec/delivery.h"
 
-/* The two steps of a certified delivery remembered as marks (pec/marks.h), and the save of
- * another message whose trace record failed (its retry traces it without storing it again). */
-enum pec_glue_stage {
-	PEC_GLUE_STAGE_STORED,   /* the busta is in the mailbox */
-	PEC_GLUE_STAGE_RECEIPT,  /* the avvenuta consegna was submitted and traced */
-	PEC_GLUE_STAGE_UNTRACED, /* a receipt, anomaly envelope or wrapped message stored, not traced */
-	PEC_GLUE_STAGE_PLAIN,    /* a receipt or anomaly envelope stored and traced (keyed by its Message-ID) */
-};
-
-#define PEC_GLUE_DUP_KEY_MAX 64
-
-/* pec_glue_dup_key - idempotence key of (identificativo, recipient) for one stage:
- * "pec-stored:", "pec-receipt:", "pec-untraced:" or "pec-plain:" + SHA-1 hex of identificativo LF recipient, where the identificativo
- * loses surrounding blanks and angle brackets and the recipient is lower-cased.  Returns the key
- * length, or 0 when the identificativo or the recipient is empty (no key: no idempotence). */
-size_t pec_glue_dup_key(enum pec_glue_stage stage, const char *identificativo, const char *recipient,
-			char key_r[PEC_GLUE_DUP_KEY_MAX]);
-
 /* pec_glue_mailbox - where a verdict is stored: the delivery's default mailbox for certified and
  * plain messages, anomaly_mailbox (when set) for a wrapped one, NULL for a refusal. */
 const char *pec_glue_mailbox(enum pec_delivery_action action, const char *default_mailbox,
@@ -43,9 +25,5 @@ int pec_glue_parse_bool(const char *value, bool def, bool *result_r);
  * Italian accented letters become their base letter plus an apostrophe, other non-ASCII bytes and
  * controls become '?' or ' '. */
 void pec_glue_ascii(const char *text, char *out, size_t outlen);
-
-/* pec_glue_identificativo - the identificativo of a verdict for logs and keys: the daticert's, else
- * the Message-ID, else "" */
-const char *pec_glue_identificativo(const struct pec_delivery_verdict *v);
 
 #endif

@@ -11,7 +11,6 @@
 #include "pec-lmtp.h"
 #include "pec-settings.h"
 #include "pec-state.h"
-#include "pec-trace-glue.h"
 
 void pec_plugin_init(struct module *module);
 void pec_plugin_deinit(void);
@@ -21,7 +20,6 @@ const char pec_plugin_binary_dependency[] = "lda lmtp";
 
 void pec_plugin_init(struct module *module)
 {
-	const struct pec_state *st;
 	const char *path, *error;
 
 	pec_commit_watch_init(module);
@@ -31,10 +29,8 @@ void pec_plugin_init(struct module *module)
 	   key can stay readable by root only).  Best effort: on failure every delivery retries and
 	   answers 4xx with the reason. */
 	if ((path = pec_settings_global_config_path()) != NULL) {
-		if ((st = pec_state_get(path, &error)) == NULL)
+		if (pec_state_get(path, &error) == NULL)
 			i_error("pec: loading %s failed: %s", path, error);
-		else
-			glue_trace_init(NULL, st);
 	}
 }
 
@@ -44,6 +40,5 @@ void pec_plugin_deinit(void)
 	pec_lmtp_deinit();
 	pec_commit_watch_deinit();
 	pec_deliver_forget();
-	glue_trace_deinit();
 	pec_state_deinit();
 }

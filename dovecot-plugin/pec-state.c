@@ -6,10 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "pec-state.h"
 
 static struct pec_state *cached;
 static struct stat cached_stat;
+static pid_t cached_pid;
 static char state_error[600];
 
 static void state_free(struct pec_state **_st)
@@ -19,9 +21,25 @@ static void state_free(struct pec_state **_st)
 	if (st == NULL)
 		return;
 	*_st = NULL;
+	if (cached_pid == getpid())
+		pec_trace_free(&st->trace); /* a parent's connections are left to the parent */
 	pec_runtime_free(&st->rt);
 	free(st->config_path);
 	free(st);
+}
+
+/* open_trace - the configuration's store in *t (not connected yet: a database that is down fails the
+ * first delivery, not the load), NULL without a database; -1 with err when it cannot be opened */
+static int open_trace(const struct pec_config *cfg, struct pec_trace **t, struct pec_error *err)
+{
+	struct pec_trace_settings set = { 0 };
+
+	*t = NULL;
+	if (cfg->database == NULL || *cfg->database == '\0')
+		return 0;
+	set.node = cfg->node_id;
+	set.max_connections = 1;
+	return (*t = pec_trace_open(cfg->database, &set, err)) != NULL ? 0 : -1;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -43,11 +61,18 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 		*error_r = state_error;
 		return NULL;
 	}
-	if (same_path && same_file(&sb, &cached_stat))
+	if (same_path && same_file(&sb, &cached_stat)) {
+		if (cached_pid != getpid() && cached->trace != NULL) {
+			/* inherited across fork(): the connections belong to the parent; leave them alone */
+			(void)open_trace(cached->rt->cfg, &cached->trace, &err); /* same settings: it opened before */
+			cached_pid = getpid();
+		}
 		return cached;
+	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL || (st->config_path = strdup(config_path)) == NULL ||
-	    (st->rt = pec_runtime_load(config_path, time(NULL), &err)) == NULL) {
+	    (st->rt = pec_runtime_load(config_path, time(NULL), &err)) == NULL ||
+	    open_trace(st->rt->cfg, &st->trace, &err) < 0) {
 		snprintf(state_error, sizeof(state_error), "%s", st == NULL || st->config_path == NULL ?
 			 "out of memory" : err.msg);
 		*error_r = state_error;
@@ -60,6 +85,7 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 	st->dctx.index = st->rt->index;
 	state_free(&cached);
 	cached = st;
+	cached_pid = getpid();
 	cached_stat = sb;
 	return cached;
 }

@@ -2,17 +2,21 @@
  * provider configuration, its signing key, the trust anchors, the provider index, the identifier
  * generator) and the delivery context built on it.  Dovecot delivery processes are single-threaded;
  * the state is reloaded when the configuration file changes (new key, new index) or another file is
- * named. */
+ * named.  A state inherited across fork() keeps its configuration but opens its own trace store. */
 #ifndef PEC_STATE_H
 #define PEC_STATE_H
 
 #include "pec/delivery.h"
 #include "pec/runtime.h"
+#include "pec/trace.h"
 
 struct pec_state {
 	char *config_path;
 	struct pec_runtime *rt;
 	struct pec_delivery_ctx dctx;
+	/* the trace store of the configuration's database, one connection (one delivery at a time);
+	   NULL without a database */
+	struct pec_trace *trace;
 };
 
 /* pec_state_get - the state for config_path, loading it when needed; NULL with *error_r (a static

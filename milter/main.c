@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "milter.h"
 #include "pec/log.h"
+#include "pec/mailboxes.h"
 #include "pec/mime.h"
 
 /* usage - print the synopsis and give the exit status for bad usage */
@@ -31,9 +32,10 @@ static const char *login_is_mailbox(void *ctx, const char *login)
 int main(int argc, char **argv)
 {
     static struct milter_app app;
+    static struct pec_effects_std std;
     const char *config = NULL, *role = NULL, *sock = NULL;
     struct pec_runtime *rt;
-    struct mailboxes *boxes = NULL;
+    struct pec_mailboxes *boxes = NULL;
     struct pec_error err = { 0 };
     int opt, timeout = 300, status;
 
@@ -64,26 +66,29 @@ int main(int argc, char **argv)
     /* the access point needs the mailboxes too: mail between two of our users is received here */
     if (app.role == ROLE_RECEPTION && rt->cfg->mailbox_file == NULL)
         pec_fatal("pec-milter: %s: mailbox_file is required for the reception point", config);
-    if (rt->cfg->mailbox_file && (boxes = mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
+    if (rt->cfg->mailbox_file && (boxes = pec_mailboxes_load(rt->cfg->mailbox_file, &err)) == NULL)
         pec_fatal("pec-milter: %s", err.msg);
     if (rt->cfg->database) {
         struct pec_trace_settings ts = { rt->cfg->node_id, 8, 3, 5000 };
-        if ((app.trace = pec_trace_open(rt->cfg->database, &ts, &err)) == NULL)
+        if ((std.trace = pec_trace_open(rt->cfg->database, &ts, &err)) == NULL)
             pec_fatal("pec-milter: %s: database: %s", config, err.msg);
         /* the provider index as imported with pecctl index import, looked up in a cached snapshot */
-        app.index_cache = pec_trace_index_cache_new(app.trace, 60, NULL);
+        app.index_cache = pec_trace_index_cache_new(std.trace, 60, NULL);
     } else {
         pec_warn("pec-milter: %s: no database configured: events are logged, not traced", config);
     }
     app.rt = rt;
-    app.mailboxes = boxes;
+    /* one submission per avviso, the rare message sent while the client waits */
+    std.cfg = rt->cfg;
+    pec_effects_standard(&app.effects, &std);
+    app.own_reception = boxes != NULL;
     app.access = (struct pec_access_ctx){ rt->cfg, &rt->issuer, rt->index, login_is_mailbox, NULL };
-    app.reception = (struct pec_reception_ctx){ rt->cfg, &rt->issuer, rt->trust, rt->index, mailboxes_policy, boxes };
+    app.reception = (struct pec_reception_ctx){ rt->cfg, &rt->issuer, rt->trust, rt->index, pec_mailboxes_policy, boxes };
     pec_info("pec-milter: %s point for %s on %s", role, rt->cfg->mail_domain, sock);
     status = milter_run(&app, sock, timeout);
-    mailboxes_free(&boxes);
+    pec_mailboxes_free(&boxes);
     pec_trace_index_cache_free(&app.index_cache);
-    pec_trace_free(&app.trace);
+    pec_trace_free(&std.trace);
     pec_runtime_free(&rt);
     return status;
 }

@@ -2,8 +2,8 @@
 #ifndef PEC_MILTER_H
 #define PEC_MILTER_H
 
-#include "mailboxes.h"
 #include "pec/access.h"
+#include "pec/effects.h"
 #include "pec/reception.h"
 #include "pec/runtime.h"
 #include "pec/trace.h"
@@ -14,11 +14,11 @@ enum milter_role { ROLE_ACCESS, ROLE_RECEPTION };
 struct milter_app {
     enum milter_role role;
     const struct pec_runtime *rt;
-    const struct mailboxes *mailboxes; /* reception point: our mailboxes */
-    struct pec_trace *trace;           /* the trace store; NULL when no database is configured */
     struct pec_trace_index_cache *index_cache; /* the index copy in the trace store, cached; NULL: rt->index */
-    struct pec_access_ctx access;      /* the engines' contexts, built from the above */
+    struct pec_effects effects;                /* the core's standard effects (thread-safe) */
+    struct pec_access_ctx access;              /* the engines' contexts; index set per transaction */
     struct pec_reception_ctx reception;
+    int own_reception;                         /* access point: run the reception point for our recipients */
 };
 
 /* milter_run - register the callbacks and serve on socket until stopped; returns the exit status */

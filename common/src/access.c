@@ -7,12 +7,14 @@
 #include "pec/access.h"
 #include "pec/log.h"
 #include "pec/message.h"
+#include "pec/trace_facts.h"
 
 struct pec_access_txn {
     const struct pec_access_ctx *ctx;
     char *login;
     char *mail_from;
     struct pec_strv rcpts;
+    struct pec_strv header_names; /* every field seen, so that the busta can replace them all */
     struct pec_buf raw; /* the message as received, rebuilt from the phases */
 };
 
@@ -107,6 +109,7 @@ void pec_access_rcpt(struct pec_access_txn *t, const char *rcpt)
 /* pec_access_header - rebuild one header line */
 void pec_access_header(struct pec_access_txn *t, const char *name, const char *value)
 {
+    pec_strv_push(&t->header_names, name);
     pec_buf_printf(&t->raw, "%s:%s%s\r\n", name, (value[0] == ' ' || value[0] == '\t') ? "" : " ", value);
 }
 
@@ -130,6 +133,7 @@ void pec_access_free(struct pec_access_txn **t)
     free((*t)->login);
     free((*t)->mail_from);
     pec_strv_clear(&(*t)->rcpts);
+    pec_strv_clear(&(*t)->header_names);
     pec_buf_release(&(*t)->raw);
     free(*t);
     *t = NULL;
@@ -140,6 +144,30 @@ const void *pec_access_raw(const struct pec_access_txn *t, size_t *len_r)
 {
     *len_r = t->raw.len;
     return t->raw.data ? t->raw.data : "";
+}
+
+/* pec_access_header_names - the fields seen */
+const struct pec_strv *pec_access_header_names(const struct pec_access_txn *t)
+{
+    return &t->header_names;
+}
+
+/* pec_access_rcpts - the envelope recipients */
+const struct pec_strv *pec_access_rcpts(const struct pec_access_txn *t)
+{
+    return &t->rcpts;
+}
+
+/* pec_access_context - what the transaction was begun with */
+const struct pec_access_ctx *pec_access_context(const struct pec_access_txn *t)
+{
+    return t->ctx;
+}
+
+/* pec_access_mail_from - the envelope sender */
+const char *pec_access_mail_from(const struct pec_access_txn *t)
+{
+    return t->mail_from;
 }
 
 /* authenticated_mailbox - the mailbox the login may send as, or NULL */
@@ -270,7 +298,10 @@ static int build_receipt(const struct pec_access_txn *t, struct pec_access_verdi
     c.n_to = 1;
     c.virus = virus;
     c.reason = v->failed ? check_replies[v->failed].cause : NULL;
-    return pec_compose_build(t->ctx->issuer, &c, &v->receipt, v->receipt_id, err);
+    if (pec_compose_build(t->ctx->issuer, &c, &v->receipt, v->receipt_id, err) < 0)
+        return -1;
+    (void)pec_trace_facts_compose(t->ctx->issuer, &c, v->receipt_id, &v->receipt_facts);
+    return 0;
 }
 
 /* refuse - fill the reply of a failed check and the avviso owed to an authenticated sender */
@@ -385,6 +416,7 @@ void pec_access_verdict_clear(struct pec_access_verdict *v)
     pec_daticert_clear(&v->facts);
     pec_buf_release(&v->busta);
     pec_buf_release(&v->receipt);
+    pec_buf_release(&v->receipt_facts);
     free(v->receipt_to);
     memset(v, 0, sizeof(*v));
 }

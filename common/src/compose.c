@@ -374,6 +374,27 @@ static void anomaly_facts(GMimeMessage *orig, struct pec_daticert *d, struct pec
 }
 
 /* pec_compose_build - build and sign one message */
+/* pec_compose_daticert - the certification data a message of c's type carries (see compose.h) */
+void pec_compose_daticert(const struct pec_issuer *iss, const struct pec_compose *c, struct pec_daticert *d)
+{
+    const struct msg_shape *shape = &compose_shapes[c->type];
+
+    *d = *c->facts;
+    d->tipo = shape->tipo;
+    d->gestore = (char *)iss->gestore;
+    d->when = c->when;
+    if (d->errore == PEC_ERRORE_NESSUNO || shape->errore == PEC_ERRORE_VIRUS)
+        d->errore = shape->errore;
+    if (c->virus && shape->errore == PEC_ERRORE_VIRUS && d->errore_esteso == NULL)
+        d->errore_esteso = (char *)c->virus;
+    if (c->type == PEC_MSG_BUSTA_TRASPORTO && d->ricevuta == PEC_RICEVUTA_NONE)
+        d->ricevuta = PEC_RICEVUTA_COMPLETA;
+    if (c->type == PEC_MSG_AVVENUTA_CONSEGNA && d->ricevuta == PEC_RICEVUTA_NONE)
+        d->ricevuta = PEC_RICEVUTA_COMPLETA;
+    if (c->type != PEC_MSG_BUSTA_TRASPORTO && c->type != PEC_MSG_AVVENUTA_CONSEGNA)
+        d->ricevuta = PEC_RICEVUTA_NONE; /* the DTD gives <ricevuta> to these two only */
+}
+
 int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c, struct pec_buf *out,
                       char msgid_out[PEC_ID_MAX], struct pec_error *err)
 {
@@ -411,20 +432,7 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
             pec_error_set(err, PEC_ERR_INVALID, "%s: certification data incomplete", shape->name);
             goto out;
         }
-        d = *c->facts;
-        d.tipo = shape->tipo;
-        d.gestore = (char *)iss->gestore;
-        d.when = c->when;
-        if (d.errore == PEC_ERRORE_NESSUNO || shape->errore == PEC_ERRORE_VIRUS)
-            d.errore = shape->errore;
-        if (c->virus && shape->errore == PEC_ERRORE_VIRUS && d.errore_esteso == NULL)
-            d.errore_esteso = (char *)c->virus;
-        if (c->type == PEC_MSG_BUSTA_TRASPORTO && d.ricevuta == PEC_RICEVUTA_NONE)
-            d.ricevuta = PEC_RICEVUTA_COMPLETA;
-        if (c->type == PEC_MSG_AVVENUTA_CONSEGNA && d.ricevuta == PEC_RICEVUTA_NONE)
-            d.ricevuta = PEC_RICEVUTA_COMPLETA;
-        if (c->type != PEC_MSG_BUSTA_TRASPORTO && c->type != PEC_MSG_AVVENUTA_CONSEGNA)
-            d.ricevuta = PEC_RICEVUTA_NONE; /* the DTD gives <ricevuta> to these two only */
+        pec_compose_daticert(iss, c, &d);
         if (c->type == PEC_MSG_BUSTA_TRASPORTO)
             snprintf(msgid_out, PEC_ID_MAX, "%s", d.identificativo);
         else

@@ -7,6 +7,7 @@
 #include "pec/delivery.h"
 #include "pec/log.h"
 #include "pec/reception.h"
+#include "pec/trace_facts.h"
 
 /* set_reply - an SMTP refusal */
 static void set_reply(struct pec_reception_verdict *v, const char *code, const char *xcode, const char *text)
@@ -43,7 +44,10 @@ static int emit(const struct pec_reception_ctx *ctx, struct pec_reception_verdic
     c.virus = virus;
     c.x_mittente = x_mittente;
     c.reason = facts->errore_esteso;
-    return pec_compose_build(ctx->issuer, &c, &o->bytes, o->msgid, err);
+    if (pec_compose_build(ctx->issuer, &c, &o->bytes, o->msgid, err) < 0)
+        return -1;
+    (void)pec_trace_facts_compose(ctx->issuer, &c, o->msgid, &o->facts);
+    return 0;
 }
 
 /* sending_provider_mailbox - where presa in carico and rilevazione virus go: the signer's mailReceipt,
@@ -208,6 +212,7 @@ void pec_reception_verdict_clear(struct pec_reception_verdict *v)
     for (size_t i = 0; i < v->n_out; i++) {
         free(v->out[i].to);
         pec_buf_release(&v->out[i].bytes);
+        pec_buf_release(&v->out[i].facts);
     }
     free(v->out);
     pec_strv_clear(&v->drop_rcpts);

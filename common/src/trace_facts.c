@@ -1,9 +1,10 @@
-/* trace_facts.c - map a PEC message to its trace event and recipient state updates. */
+/* trace_facts.c - map a PEC message to its trace event and recipient state updates: one mapping for a
+ * message read back (the reception point) and for one we build (the points, before spooling it). */
 #include <stdio.h>
 #include <string.h>
 #include "pec/trace_facts.h"
 
-/* type_of - the event type of a message */
+/* type_of - the event type of an analysed message */
 static enum pec_trace_type type_of(const struct pec_analysis *a, int received)
 {
     int virus = a->x_verifica_sicurezza != NULL;
@@ -26,8 +27,28 @@ static enum pec_trace_type type_of(const struct pec_analysis *a, int received)
     }
 }
 
+/* type_of_built - the event type of a message we build */
+static enum pec_trace_type type_of_built(enum pec_msgtype t)
+{
+    static const enum pec_trace_type map[PEC_MSG_COUNT] = {
+        [PEC_MSG_BUSTA_TRASPORTO] = PEC_TRACE_BUSTA_TRASPORTO,
+        [PEC_MSG_BUSTA_ANOMALIA] = PEC_TRACE_BUSTA_ANOMALIA,
+        [PEC_MSG_ACCETTAZIONE] = PEC_TRACE_ACCETTAZIONE,
+        [PEC_MSG_NON_ACCETTAZIONE] = PEC_TRACE_NON_ACCETTAZIONE,
+        [PEC_MSG_NON_ACCETTAZIONE_VIRUS] = PEC_TRACE_NON_ACCETTAZIONE_VIRUS,
+        [PEC_MSG_PRESA_IN_CARICO] = PEC_TRACE_PRESA_IN_CARICO,
+        [PEC_MSG_AVVENUTA_CONSEGNA] = PEC_TRACE_AVVENUTA_CONSEGNA,
+        [PEC_MSG_ERRORE_CONSEGNA] = PEC_TRACE_ERRORE_CONSEGNA,
+        [PEC_MSG_ERRORE_CONSEGNA_VIRUS] = PEC_TRACE_ERRORE_CONSEGNA_VIRUS,
+        [PEC_MSG_PREAVVISO_12H] = PEC_TRACE_PREAVVISO_12H,
+        [PEC_MSG_PREAVVISO_24H] = PEC_TRACE_PREAVVISO_24H,
+        [PEC_MSG_RILEVAZIONE_VIRUS] = PEC_TRACE_RILEVAZIONE_VIRUS,
+    };
+    return t < PEC_MSG_COUNT ? map[t] : PEC_TRACE_NONE;
+}
+
 /* add_rcpt - one recipient of the event, and the state it reached when state is not 0 */
-static void add_rcpt(struct pec_trace_facts *f, const struct pec_analysis *a, const char *addr,
+static void add_rcpt(struct pec_trace_facts *f, const struct pec_daticert *d, const char *addr,
                      enum pec_trace_state state, time_t when)
 {
     size_t i = f->ev.n_rcpts;
@@ -39,37 +60,20 @@ static void add_rcpt(struct pec_trace_facts *f, const struct pec_analysis *a, co
     f->ev.n_rcpts++;
     if (state == 0)
         return;
-    f->up[f->n_up].identificativo = a->daticert.identificativo;
+    f->up[f->n_up].identificativo = d->identificativo;
     f->up[f->n_up].address = addr;
     f->up[f->n_up].state = state;
     f->up[f->n_up].time = when;
     if (state == PEC_STATE_ERRORE) {
-        f->up[f->n_up].errore_code = pec_errore_name(a->daticert.errore);
-        f->up[f->n_up].errore_text = a->daticert.errore_esteso;
+        f->up[f->n_up].errore_code = pec_errore_name(d->errore);
+        f->up[f->n_up].errore_text = d->errore_esteso;
     }
     f->n_up++;
 }
 
-/* pec_trace_facts_of - event and updates of one analysed message */
-int pec_trace_facts_of(const struct pec_analysis *a, int received, time_t when, const char *queue_id,
-                       struct pec_trace_facts *f)
+/* certified - the fields and recipients that the certification data gives */
+static void certified(struct pec_trace_facts *f, const struct pec_daticert *d, time_t when)
 {
-    const struct pec_daticert *d = &a->daticert;
-
-    memset(f, 0, sizeof(*f));
-    f->ev.type = type_of(a, received);
-    if (f->ev.type == PEC_TRACE_NONE)
-        return -1;
-    snprintf(f->message_id, sizeof(f->message_id), "<%s>", a->message_id ? a->message_id : "");
-    f->ev.time = when;
-    f->ev.message_id = f->message_id;
-    f->ev.queue_id = queue_id;
-    f->ev.rcpts = f->rcpts;
-    f->ev.subject = a->subject;
-    if (!a->has_daticert) { /* an anomaly: what its headers say */
-        f->ev.sender = a->from;
-        return 0;
-    }
     f->ev.identificativo = d->identificativo;
     f->ev.sender = d->mittente;
     f->ev.subject = d->oggetto;
@@ -83,25 +87,84 @@ int pec_trace_facts_of(const struct pec_analysis *a, int received, time_t when, 
     switch (f->ev.type) {
     case PEC_TRACE_PRESA_IN_CARICO:
         for (size_t i = 0; i < d->n_ricezione; i++)
-            add_rcpt(f, a, d->ricezione[i], PEC_STATE_PRESA_IN_CARICO, when);
+            add_rcpt(f, d, d->ricezione[i], PEC_STATE_PRESA_IN_CARICO, when);
         break;
     case PEC_TRACE_AVVENUTA_CONSEGNA:
-        add_rcpt(f, a, d->consegna, PEC_STATE_CONSEGNA, when);
+        add_rcpt(f, d, d->consegna, PEC_STATE_CONSEGNA, when);
         break;
     case PEC_TRACE_ERRORE_CONSEGNA:
     case PEC_TRACE_ERRORE_CONSEGNA_VIRUS:
-        add_rcpt(f, a, d->consegna, PEC_STATE_ERRORE, when);
+        add_rcpt(f, d, d->consegna, PEC_STATE_ERRORE, when);
         break;
     case PEC_TRACE_RILEVAZIONE_VIRUS:
+    case PEC_TRACE_PREAVVISO_12H:
     case PEC_TRACE_PREAVVISO_24H:
-        add_rcpt(f, a, d->consegna, 0, when);
+        add_rcpt(f, d, d->consegna, 0, when);
         break;
     default:
         for (size_t i = 0; i < d->n_destinatari; i++) {
-            add_rcpt(f, a, d->destinatari[i].addr, 0, when);
+            add_rcpt(f, d, d->destinatari[i].addr, 0, when);
             if (i < PEC_TRACE_FACTS_MAX_RCPTS)
                 f->rcpts[i].kind = d->destinatari[i].esterno ? PEC_RCPT_ESTERNO : PEC_RCPT_CERTIFICATO;
         }
     }
+}
+
+/* start - the fields every event has */
+static void start(struct pec_trace_facts *f, enum pec_trace_type type, const char *msgid, time_t when,
+                  const char *queue_id)
+{
+    memset(f, 0, sizeof(*f));
+    f->ev.type = type;
+    snprintf(f->message_id, sizeof(f->message_id), "<%s>", msgid ? msgid : "");
+    f->ev.time = when;
+    f->ev.message_id = f->message_id;
+    f->ev.queue_id = queue_id;
+    f->ev.rcpts = f->rcpts;
+}
+
+/* pec_trace_facts_of - event and updates of one analysed message */
+int pec_trace_facts_of(const struct pec_analysis *a, int received, time_t when, const char *queue_id,
+                       struct pec_trace_facts *f)
+{
+    enum pec_trace_type type = type_of(a, received);
+
+    if (type == PEC_TRACE_NONE)
+        return -1;
+    start(f, type, a->message_id, when, queue_id);
+    f->ev.subject = a->subject;
+    if (!a->has_daticert) { /* an anomaly: what its headers say */
+        f->ev.sender = a->from;
+        return 0;
+    }
+    certified(f, &a->daticert, when);
+    return 0;
+}
+
+/* pec_trace_facts_built - event and updates of a message we built, from the data it was built of */
+int pec_trace_facts_built(enum pec_msgtype type, const struct pec_daticert *written, const char *msgid,
+                          struct pec_trace_facts *f)
+{
+    enum pec_trace_type t = type_of_built(type);
+
+    if (t == PEC_TRACE_NONE || type == PEC_MSG_BUSTA_ANOMALIA)
+        return -1;
+    start(f, t, msgid, written->when, NULL);
+    certified(f, written, written->when);
+    return 0;
+}
+
+/* pec_trace_facts_compose - the encoded facts of the message pec_compose_build made of c (Message-ID
+ * msgid), for the outbox entry that carries it to the sender */
+int pec_trace_facts_compose(const struct pec_issuer *iss, const struct pec_compose *c, const char *msgid,
+                            struct pec_buf *encoded)
+{
+    struct pec_trace_facts f;
+    struct pec_daticert d;
+
+    pec_compose_daticert(iss, c, &d);
+    if (pec_trace_facts_built(c->type, &d, msgid, &f) < 0)
+        return -1;
+    pec_trace_facts_encode(&f.ev, f.up, f.n_up, encoded);
     return 0;
 }

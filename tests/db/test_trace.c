@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include "../unit/check.h"
+#include "pec/daticert.h"
 #include "pec/trace.h"
 
 #define T0 1795000000 /* 2026-11-18, an arbitrary fixed instant */
@@ -183,14 +184,14 @@ static void test_hostile(void)
         ev.rcpts = r;
         ev.n_rcpts = 1;
         ev.subject = text;
-        ev.errore = "altro";
+        ev.errore = pec_errore_name(PEC_ERRORE_ALTRO);
         ev.errore_esteso = text;
         memset(&up, 0, sizeof(up));
         up.identificativo = id;
         up.address = rcpt;
         up.state = PEC_STATE_ERRORE;
         up.time = T0 + 100;
-        up.errore_code = "altro";
+        up.errore_code = pec_errore_name(PEC_ERRORE_ALTRO);
         up.errore_text = text;
         CHECK(pec_trace_record(t, &ev, 1, &up, 1, &err) == 0);
 

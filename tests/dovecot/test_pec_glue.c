@@ -117,32 +117,32 @@ static const char *expected_key(const char *prefix, const char *material)
 static void test_dup_key(void)
 {
 	const char *id = "pec1.20261123100000.123.abcdef01.1@pec-esempio.test";
-	char k1[PEC_GLUE_DUP_KEY_MAX], k2[PEC_GLUE_DUP_KEY_MAX], k3[PEC_GLUE_DUP_KEY_MAX];
+	char k1[PEC_MARK_KEY_MAX], k2[PEC_MARK_KEY_MAX], k3[PEC_MARK_KEY_MAX];
 
 	test_begin("idempotence key");
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, "bob@pec-esempio.test", k1) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, id, "bob@pec-esempio.test", k1) > 0);
 	test_assert_strcmp(k1, expected_key("pec-stored", t_strconcat(id, "\nbob@pec-esempio.test", NULL)));
 	/* the same busta: brackets, blanks and the recipient's case do not matter */
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, t_strconcat(" <", id, ">", NULL),
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, t_strconcat(" <", id, ">", NULL),
 				     "Bob@PEC-Esempio.test", k2) > 0);
 	test_assert_strcmp(k1, k2);
 	/* another recipient, another stage, another busta: other keys */
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, "carol@pec-remoto.test", k3) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, id, "carol@pec-remoto.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_RECEIPT, id, "bob@pec-esempio.test", k3) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_RECEIPT, id, "bob@pec-esempio.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
 	test_assert(strncmp(k3, "pec-receipt:", 12) == 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_UNTRACED, id, "bob@pec-esempio.test", k3) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_UNTRACED, id, "bob@pec-esempio.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
 	test_assert(strncmp(k3, "pec-untraced:", 13) == 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_PLAIN, id, "bob@pec-esempio.test", k3) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_PLAIN, id, "bob@pec-esempio.test", k3) > 0);
 	test_assert(strncmp(k3, "pec-plain:", 10) == 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, "pec1.other@pec-esempio.test", "bob@pec-esempio.test", k3) > 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, "pec1.other@pec-esempio.test", "bob@pec-esempio.test", k3) > 0);
 	test_assert(strcmp(k1, k3) != 0);
 	/* no identificativo, no key */
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, "<>", "bob@pec-esempio.test", k3) == 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, NULL, "bob@pec-esempio.test", k3) == 0);
-	test_assert(pec_glue_dup_key(PEC_GLUE_STAGE_STORED, id, "", k3) == 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, "<>", "bob@pec-esempio.test", k3) == 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, NULL, "bob@pec-esempio.test", k3) == 0);
+	test_assert(pec_delivery_mark_key(PEC_MARK_STORED, id, "", k3) == 0);
 	test_end();
 }
 
@@ -181,12 +181,12 @@ static void test_identificativo(void)
 
 	test_begin("identificativo for logs and keys");
 	memset(&v, 0, sizeof(v));
-	test_assert_strcmp(pec_glue_identificativo(&v), "");
+	test_assert_strcmp(pec_delivery_identificativo(&v), "");
 	v.analysis.message_id = mid;
-	test_assert_strcmp(pec_glue_identificativo(&v), mid);
+	test_assert_strcmp(pec_delivery_identificativo(&v), mid);
 	v.analysis.has_daticert = 1;
 	v.analysis.daticert.identificativo = id;
-	test_assert_strcmp(pec_glue_identificativo(&v), id);
+	test_assert_strcmp(pec_delivery_identificativo(&v), id);
 	test_end();
 }
 

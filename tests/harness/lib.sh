@@ -1,4 +1,4 @@
-# lib.sh - the test harness: private Postfix, Dovecot (auth), pec-milter/pec-emitter and capture sinks on
+# lib.sh - the test harness: private Postfix, Dovecot (auth), pec-emitter/pec-emitter and capture sinks on
 # loopback, in a temporary folder, with ports chosen at run time; everything stopped at exit.
 # Source it from a test script; it needs PEC_BUILD_DIR (the CMake build folder) and PEC_SRC_DIR.
 set -u
@@ -9,7 +9,7 @@ H_BUILD=${PEC_BUILD_DIR:-$H_SRC/build}
 [ -d "$H_BUILD" ] && H_BUILD=$(cd "$H_BUILD" && pwd)
 H_PECCTL=$H_BUILD/common/pecctl
 H_MILTER=$H_BUILD/milter/pec-milter
-H_EMITTER=$H_BUILD/milter/pec-emitter
+H_EMITTER=$H_BUILD/emitter/pec-emitter
 H_T=$(mktemp -d /tmp/pec-harness.XXXXXX)
 chmod 755 "$H_T"
 H_PASS=0

@@ -9,13 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
-#include "outbox.h"
+#include "pec/outbox.h"
 
 static int injected;
 static char last_rcpt[256];
 
 /* count_inject - the emitter's sink: remember what was sent */
-static int count_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
+static int count_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
 {
     (void)ctx;
     (void)msg;
@@ -49,23 +49,23 @@ static int exists(const char *dir, const char *sub)
 static void committed_entry(const char *dir, char *key, size_t size)
 {
     struct pec_error err = { 0 };
-    struct outbox_entry *e = outbox_entry_new(dir, &err);
+    struct pec_outbox_entry *e = pec_outbox_entry_new(dir, &err);
 
     CHECK(e != NULL);
-    CHECK(outbox_entry_add(e, "mario@pec-esempio.test", "Subject: x\r\n\r\nx\r\n", 17, &err) == 0);
-    snprintf(key, size, "%s", outbox_entry_key(e));
-    CHECK(outbox_entry_commit(e, &err) == 0);
-    outbox_entry_free(&e);
+    CHECK(pec_outbox_entry_add(e, "mario@pec-esempio.test", "Subject: x\r\n\r\nx\r\n", 17, NULL, 0, &err) == 0);
+    snprintf(key, size, "%s", pec_outbox_entry_key(e));
+    CHECK(pec_outbox_entry_commit(e, &err) == 0);
+    pec_outbox_entry_free(&e);
     CHECK(e == NULL);
 }
 
 int main(void)
 {
-    char dir[] = "/tmp/pec-test-outbox.XXXXXX", served[OUTBOX_KEY_MAX], waiting[OUTBOX_KEY_MAX], sub[200], cmd[200];
-    const struct outbox_sink sink = { count_inject, no_quarantine, NULL };
-    struct outbox_sweep_counts n;
+    char dir[] = "/tmp/pec-test-outbox.XXXXXX", served[PEC_OUTBOX_KEY_MAX], waiting[PEC_OUTBOX_KEY_MAX], sub[200], cmd[200];
+    const struct pec_outbox_sink sink = { count_inject, no_quarantine, NULL };
+    struct pec_outbox_sweep_counts n;
     struct pec_error err = { 0 };
-    struct outbox_entry *e;
+    struct pec_outbox_entry *e;
     time_t now = time(NULL), day = 24 * 3600;
 
     if (mkdtemp(dir) == NULL)
@@ -73,22 +73,22 @@ int main(void)
 
     /* served once; the retried marker finds it done; an unknown key is ignored */
     committed_entry(dir, served, sizeof(served));
-    CHECK(outbox_process(dir, served, "m", 1, &sink, &err) == 0);
+    CHECK(pec_outbox_process(dir, served, "m", 1, &sink, &err) == 0);
     CHECK(injected == 1);
     CHECK_STR(last_rcpt, "mario@pec-esempio.test");
-    CHECK(outbox_process(dir, served, "m", 1, &sink, &err) == 0);
+    CHECK(pec_outbox_process(dir, served, "m", 1, &sink, &err) == 0);
     CHECK(injected == 1);
-    CHECK(outbox_process(dir, "0123456789abcdef0123456789abcdef", "m", 1, &sink, &err) == 0);
+    CHECK(pec_outbox_process(dir, "0123456789abcdef0123456789abcdef", "m", 1, &sink, &err) == 0);
     CHECK(injected == 1);
     snprintf(sub, sizeof(sub), "done/%s", served);
     CHECK(exists(dir, sub));
 
     /* an entry the milter dropped (transaction failed) leaves nothing behind */
-    e = outbox_entry_new(dir, &err);
-    CHECK(outbox_entry_add(e, "x@pec-esempio.test", "m", 1, &err) == 0);
-    snprintf(sub, sizeof(sub), "tmp.%s", outbox_entry_key(e));
+    e = pec_outbox_entry_new(dir, &err);
+    CHECK(pec_outbox_entry_add(e, "x@pec-esempio.test", "m", 1, NULL, 0, &err) == 0);
+    snprintf(sub, sizeof(sub), "tmp.%s", pec_outbox_entry_key(e));
     CHECK(exists(dir, sub));
-    outbox_entry_free(&e);
+    pec_outbox_entry_free(&e);
     CHECK(!exists(dir, sub));
 
     /* a committed entry whose marker has not come yet, and a partial write of a dead milter */
@@ -100,20 +100,20 @@ int main(void)
     CHECK(mkdir(cmd, 0700) == 0);
 
     /* young: nothing is removed */
-    CHECK(outbox_sweep(dir, now, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(pec_outbox_sweep(dir, now, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.done == 0 && n.unclaimed == 0 && n.partial == 0);
     CHECK(exists(dir, waiting));
     snprintf(sub, sizeof(sub), "done/%s", served);
     CHECK(exists(dir, sub));
 
     /* two and a half days later: the served entry goes, the waiting one stays */
-    CHECK(outbox_sweep(dir, now + 2 * day + day / 2, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(pec_outbox_sweep(dir, now + 2 * day + day / 2, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.done == 1 && n.unclaimed == 0 && n.partial == 0);
     CHECK(!exists(dir, sub));
     CHECK(exists(dir, waiting));
 
     /* four days later: the partial write goes, the unclaimed entry is set aside, not lost */
-    CHECK(outbox_sweep(dir, now + 4 * day, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(pec_outbox_sweep(dir, now + 4 * day, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.unclaimed == 1 && n.partial == 1);
     CHECK(!exists(dir, waiting));
     CHECK(!exists(dir, "tmp.deadbeefdeadbeefdeadbeefdeadbeef"));
@@ -122,17 +122,17 @@ int main(void)
     snprintf(sub, sizeof(sub), "unclaimed/%s", waiting);
     CHECK(exists(dir, sub));
     /* the sweep leaves it there, whatever its age */
-    CHECK(outbox_sweep(dir, now + 40 * day, 2 * day, 3 * day, &n, &err) == 0);
+    CHECK(pec_outbox_sweep(dir, now + 40 * day, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.unclaimed == 0 && exists(dir, sub));
     /* its marker after all: served from there, once */
-    CHECK(outbox_process(dir, waiting, "m", 1, &sink, &err) == 0);
+    CHECK(pec_outbox_process(dir, waiting, "m", 1, &sink, &err) == 0);
     CHECK(injected == 2);
     CHECK(!exists(dir, sub));
     snprintf(sub, sizeof(sub), "done/%s", waiting);
     CHECK(exists(dir, sub));
 
     /* a missing folder is an error the emitter logs */
-    CHECK(outbox_sweep("/nonexistent/outbox", now, day, day, &n, &err) < 0);
+    CHECK(pec_outbox_sweep("/nonexistent/outbox", now, day, day, &n, &err) < 0);
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     (void)!system(cmd);

@@ -45,6 +45,11 @@ void pec_access_body(struct pec_access_txn *t, const void *chunk, size_t len);
 void pec_access_free(struct pec_access_txn **t);
 /* pec_access_raw - the message as received so far (for a virus scan or a quarantine copy) */
 const void *pec_access_raw(const struct pec_access_txn *t, size_t *len_r);
+/* the envelope and the header field names seen so far */
+const struct pec_strv *pec_access_header_names(const struct pec_access_txn *t);
+const struct pec_strv *pec_access_rcpts(const struct pec_access_txn *t);
+const char *pec_access_mail_from(const struct pec_access_txn *t);
+const struct pec_access_ctx *pec_access_context(const struct pec_access_txn *t);
 
 enum pec_access_action { PEC_ACCESS_ACCEPT, PEC_ACCESS_REJECT, PEC_ACCESS_TEMPFAIL };
 
@@ -79,6 +84,7 @@ struct pec_access_verdict {
     size_t busta_body_offset;      /* where its body starts in busta (after the blank line) */
     struct pec_buf receipt;        /* ACCEPT: accettazione; REJECT: non accettazione (when one is owed) */
     char receipt_id[PEC_ID_MAX];
+    struct pec_buf receipt_facts;  /* what to trace once the receipt is sent (pec_trace_facts_encode) */
     char *receipt_to;              /* the sender */
     time_t when;                   /* the single time reference of this event */
 };
@@ -95,5 +101,22 @@ void pec_access_verdict_clear(struct pec_access_verdict *v);
  * headers of the message it is filtering by those of the busta */
 int pec_message_header_fields(const void *raw, size_t len, struct pec_strv *names, struct pec_strv *values,
                               struct pec_error *err);
+
+/* The access point's whole step at end of message. */
+struct pec_effects;
+struct pec_mta_edits;
+struct pec_answer;
+struct pec_reception_ctx;
+
+struct pec_access_point {
+    const struct pec_reception_ctx *reception; /* our own recipients' reception point (NULL: none) */
+    const char *marker_domain;                 /* the outbox marker recipient's domain */
+};
+
+/* pec_access_run - scan, decide, and apply: quarantine, spool the owed receipts, trace, rewrite the
+ * message into the busta (accept) or send the avviso (refuse); the order and what each failure means are
+ * written in access_point.c.  Always fills *a; queue_id names the message in the trace and the log. */
+void pec_access_run(struct pec_access_txn *t, const struct pec_access_point *p, const struct pec_effects *fx,
+                    const struct pec_mta_edits *mta, const char *queue_id, struct pec_answer *a);
 
 #endif

@@ -67,6 +67,11 @@ struct pec_compose {
 int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c, struct pec_buf *out,
                       char msgid_out[PEC_ID_MAX], struct pec_error *err);
 
+/* pec_compose_daticert - the certification data that pec_compose_build writes into the daticert.xml of
+ * a message of c's type (not BUSTA_ANOMALIA): c->facts with tipo, gestore, when, errore and ricevuta
+ * as the type requires.  The strings are lent from c and iss. */
+void pec_compose_daticert(const struct pec_issuer *iss, const struct pec_compose *c, struct pec_daticert *d);
+
 /* pec_consegna_variant - which avvenuta consegna a recipient gets (§2.8): the requested type for a To
  * recipient (completa when none), sintetica for a Cc recipient */
 enum pec_ricevuta pec_consegna_variant(enum pec_ricevuta requested, int recipient_in_to);

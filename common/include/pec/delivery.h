@@ -1,14 +1,16 @@
 /* delivery.h - the delivery point's decisions (RFC 6109 §3.3, PEC-RULES §5.3), host-agnostic.
  *
- * The Dovecot plugin (or any other delivery agent) feeds a received message and its envelope, applies
- * the verdict (store as is / store the anomaly envelope / refuse), and after the store commits (or fails)
- * asks for the receipt to emit.  Nothing here touches a mailbox, the network or the trace.
+ * pec_delivery_decide reads a received message and its envelope and decides (store as is / store the
+ * anomaly envelope / refuse); it touches nothing.  pec_delivery_run then carries the decision out through
+ * the host's callbacks (store, idempotence marks) and the effects (trace, submission): the Dovecot plugin
+ * (or any other delivery agent) only translates.
  */
 #ifndef PEC_DELIVERY_H
 #define PEC_DELIVERY_H
 
 #include <stddef.h>
 #include <time.h>
+#include "pec/answer.h"
 #include "pec/buf.h"
 #include "pec/compose.h"
 #include "pec/error.h"
@@ -37,6 +39,8 @@ struct pec_delivery_input {
     const char *recipient;    /* envelope recipient (RCPT TO) */
     const char *reverse_path; /* envelope sender (MAIL FROM); receipts go there; may be "" */
     int accepts_ordinary;     /* the mailbox takes non-PEC mail (wrapped in an anomaly envelope) */
+    int disabled;             /* the mailbox is disabled: a busta gets the avviso di mancata consegna */
+    const char *notify;       /* ordinary address told of every new PEC (NULL: none) */
     time_t now;
 };
 
@@ -92,5 +96,75 @@ int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_de
 void pec_delivery_notification(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
                                const struct pec_delivery_verdict *v, const char *notify_to, time_t when,
                                struct pec_buf *out);
+
+/* pec_delivery_identificativo - the identificativo of a verdict for logs and keys: the daticert's, else
+ * the Message-ID, else "" */
+const char *pec_delivery_identificativo(const struct pec_delivery_verdict *v);
+
+/* ---- the delivery point's whole step ---- */
+
+/* The steps of a delivery remembered as idempotence marks (pec/marks.h). */
+enum pec_mark_stage {
+    PEC_MARK_STORED,   /* the busta is in the mailbox */
+    PEC_MARK_RECEIPT,  /* its avvenuta consegna was submitted and traced */
+    PEC_MARK_UNTRACED, /* a receipt, anomaly envelope or wrapped message stored, its trace failed */
+    PEC_MARK_PLAIN,    /* a receipt or anomaly envelope stored and traced (keyed by its Message-ID) */
+};
+
+#define PEC_MARK_KEY_MAX 64
+
+/* pec_delivery_mark_key - the mark key of (identificativo, recipient) for one stage:
+ * "pec-stored:", "pec-receipt:", "pec-untraced:" or "pec-plain:" + SHA-1 hex of identificativo LF
+ * recipient, where the identificativo loses surrounding blanks and angle brackets and the recipient is
+ * lower-cased.  Returns the key length, or 0 when either is empty (no key: no idempotence). */
+size_t pec_delivery_mark_key(enum pec_mark_stage stage, const char *identificativo, const char *recipient,
+                             char key_r[PEC_MARK_KEY_MAX]);
+
+/* Why a store did not happen. */
+enum pec_store_failure {
+    PEC_STORE_RETRY,      /* temporary, with a reason to give the client (err) */
+    PEC_STORE_FULL,       /* definitive: the mailbox is full (a busta gets the avviso, 5.2.2) */
+    PEC_STORE_HOST_ERROR, /* temporary, and the host answers from its own error state */
+};
+
+/* What the delivery agent does to the mailbox. */
+struct pec_delivery_host {
+    void *ctx;
+    /* store the received message (wrapped NULL) or the busta di anomalia wrapped: 1 stored, with
+     * *saved_at_r the moment its save committed (0: unknown); 0 nothing stored (the user's filter chose
+     * so); -1 not stored, *failure_r saying why (err: the reason) */
+    int (*store)(void *ctx, const struct pec_buf *wrapped, time_t *saved_at_r, enum pec_store_failure *failure_r,
+                 struct pec_error *err);
+    /* the save time of an earlier copy of the busta identificativo in the mailbox, 0 when there is none */
+    time_t (*stored_at)(void *ctx, const char *identificativo);
+    /* whether the mailbox has somewhere to keep marks (a home directory) */
+    int (*has_marks)(void *ctx);
+    /* the exclusive lock of key, held until the host ends the delivery; 0 or -1 */
+    int (*mark_lock)(void *ctx, const char *key, struct pec_error *err);
+    /* 1 marked, 0 not, -1 error */
+    int (*mark_check)(void *ctx, const char *key, struct pec_error *err);
+    /* mark key: 0 or -1 */
+    int (*mark_set)(void *ctx, const char *key, struct pec_error *err);
+};
+
+struct pec_effects;
+
+/* What the host answers. */
+struct pec_delivery_outcome {
+    struct pec_answer answer; /* CONTINUE: 2xx; REJECT: 5xx with text; TEMPFAIL: 4xx with reason */
+    int stored;               /* something is in the mailbox now (the host answers 2xx for it) */
+    int host_error;           /* TEMPFAIL: answer from the host's own storage error, not from reason */
+};
+
+/* pec_delivery_run - carry out v for one recipient; the order and what each failure means are written in
+ * delivery_point.c.  Always fills *o. */
+void pec_delivery_run(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
+                      const struct pec_delivery_verdict *v, const struct pec_effects *fx,
+                      const struct pec_delivery_host *h, struct pec_delivery_outcome *o);
+
+/* pec_delivery_refuse - the refusal of a REFUSE verdict alone, for hosts that answer it before the
+ * delivery proper (LMTP at the end of DATA): traced, then refused; TEMPFAIL when it cannot be traced */
+void pec_delivery_refuse(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v,
+                         const struct pec_effects *fx, struct pec_delivery_outcome *o);
 
 #endif

@@ -1,8 +1,8 @@
 /* error.h - the one error carrier of the core.
  *
  * Every fallible core function takes a `struct pec_error *err` (may be NULL) and returns -1 on failure,
- * 0 (or a documented positive value) on success.  Adapters map the class to an SMTP/LMTP answer:
- * TEMPORARY and INTERNAL -> 4xx, PERMANENT and INVALID -> 5xx.
+ * 0 (or a documented positive value) on success.  A class becomes an SMTP/LMTP answer in one place:
+ * pec_answer_of_error (answer.h).
  */
 #ifndef PEC_ERROR_H
 #define PEC_ERROR_H

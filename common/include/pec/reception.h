@@ -48,6 +48,7 @@ struct pec_outgoing {
     char *to;                    /* envelope and header recipient */
     char msgid[PEC_ID_MAX];
     struct pec_buf bytes;
+    struct pec_buf facts;        /* what to trace once it is sent (pec_trace_facts_encode) */
 };
 
 struct pec_reception_verdict {
@@ -67,5 +68,39 @@ int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, s
                          const char *const *rcpts, size_t n_rcpts, const char *virus, time_t now,
                          struct pec_reception_verdict *v, struct pec_error *err);
 void pec_reception_verdict_clear(struct pec_reception_verdict *v);
+
+/* ---- the reception point's whole step, fed with the milter's phases ---- */
+
+struct pec_effects;
+struct pec_mta_edits;
+struct pec_answer;
+
+/* One SMTP transaction arriving from outside. */
+struct pec_reception_txn;
+
+/* pec_reception_begin - MAIL FROM */
+struct pec_reception_txn *pec_reception_begin(const struct pec_reception_ctx *ctx, const char *mail_from);
+/* pec_reception_rcpt - one RCPT TO */
+void pec_reception_rcpt(struct pec_reception_txn *t, const char *rcpt);
+/* pec_reception_header - one field; PEC_ANOMALY_MARK_HEADER never comes from outside: it is left out of
+ * what is analysed here (and deleted from the message by pec_reception_run) */
+void pec_reception_header(struct pec_reception_txn *t, const char *name, const char *value);
+/* pec_reception_eoh - end of the header section */
+void pec_reception_eoh(struct pec_reception_txn *t);
+/* pec_reception_body - a body chunk */
+void pec_reception_body(struct pec_reception_txn *t, const void *chunk, size_t len);
+/* pec_reception_free - release and NULL */
+void pec_reception_free(struct pec_reception_txn **t);
+
+struct pec_reception_point {
+    const char *marker_domain; /* the outbox marker recipient's domain */
+};
+
+/* pec_reception_run - end of message: scan, decide, trace, and apply (forged marks removed, recipients
+ * handled by an avviso removed, anomaly mark added, owed messages spooled behind a marker); the order
+ * and what each failure means are written in reception_point.c.  Always fills *a. */
+void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_point *p,
+                       const struct pec_effects *fx, const struct pec_mta_edits *mta, const char *queue_id,
+                       struct pec_answer *a);
 
 #endif

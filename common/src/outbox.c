@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "outbox.h"
+#include "pec/outbox.h"
 #include "pec/buf.h"
 #include "pec/log.h"
 
 #define ENTRY_MAGIC "pec-outbox 1 "
 
-struct outbox_entry {
+struct pec_outbox_entry {
     char dir[2048];
-    char key[OUTBOX_KEY_MAX];
+    char key[PEC_OUTBOX_KEY_MAX];
     char tmp[4096];
     int count;
     int committed;
@@ -66,10 +66,10 @@ static int write_file_durably(const char *path, const void *a, size_t alen, cons
     return close(fd);
 }
 
-/* outbox_entry_new - a temporary folder for a new entry */
-struct outbox_entry *outbox_entry_new(const char *dir, struct pec_error *err)
+/* pec_outbox_entry_new - a temporary folder for a new entry */
+struct pec_outbox_entry *pec_outbox_entry_new(const char *dir, struct pec_error *err)
 {
-    struct outbox_entry *e = calloc(1, sizeof(*e));
+    struct pec_outbox_entry *e = calloc(1, sizeof(*e));
     unsigned char rnd[16];
 
     if (e == NULL)
@@ -88,14 +88,15 @@ struct outbox_entry *outbox_entry_new(const char *dir, struct pec_error *err)
     return e;
 }
 
-/* outbox_entry_key - the entry's key */
-const char *outbox_entry_key(const struct outbox_entry *e)
+/* pec_outbox_entry_key - the entry's key */
+const char *pec_outbox_entry_key(const struct pec_outbox_entry *e)
 {
     return e->key;
 }
 
-/* outbox_entry_add - one owed message */
-int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, size_t len, struct pec_error *err)
+/* pec_outbox_entry_add - one owed message */
+int pec_outbox_entry_add(struct pec_outbox_entry *e, const char *rcpt, const void *msg, size_t len,
+                         const void *facts, size_t facts_len, struct pec_error *err)
 {
     char path[4200], head[600];
     int hl;
@@ -105,7 +106,12 @@ int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, 
         return -1;
     }
     hl = snprintf(head, sizeof(head), ENTRY_MAGIC "%s\n", rcpt);
-    snprintf(path, sizeof(path), "%s/%04d.msg", e->tmp, ++e->count);
+    snprintf(path, sizeof(path), "%s/%04d.facts", e->tmp, ++e->count);
+    if (facts_len > 0 && write_file_durably(path, facts, facts_len, "", 0) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%04d.msg", e->tmp, e->count);
     if (hl < 0 || (size_t)hl >= sizeof(head) || write_file_durably(path, head, (size_t)hl, msg, len) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: write %s: %s", path, strerror(errno));
         return -1;
@@ -113,8 +119,8 @@ int outbox_entry_add(struct outbox_entry *e, const char *rcpt, const void *msg, 
     return 0;
 }
 
-/* outbox_entry_quarantine - flag the entry so the emitter keeps the queued copy under name */
-int outbox_entry_quarantine(struct outbox_entry *e, const char *name, struct pec_error *err)
+/* pec_outbox_entry_quarantine - flag the entry so the emitter keeps the queued copy under name */
+int pec_outbox_entry_quarantine(struct pec_outbox_entry *e, const char *name, struct pec_error *err)
 {
     char path[4200];
 
@@ -131,8 +137,8 @@ int outbox_entry_quarantine(struct outbox_entry *e, const char *name, struct pec
     return 0;
 }
 
-/* outbox_entry_commit - rename into place and flush the folder */
-int outbox_entry_commit(struct outbox_entry *e, struct pec_error *err)
+/* pec_outbox_entry_commit - rename into place and flush the folder */
+int pec_outbox_entry_commit(struct pec_outbox_entry *e, struct pec_error *err)
 {
     char final[4096];
 
@@ -164,8 +170,8 @@ static void remove_tree(const char *path)
     rmdir(path);
 }
 
-/* outbox_entry_free - drop an uncommitted entry */
-void outbox_entry_free(struct outbox_entry **e)
+/* pec_outbox_entry_free - drop an uncommitted entry */
+void pec_outbox_entry_free(struct pec_outbox_entry **e)
 {
     if (e == NULL || *e == NULL)
         return;
@@ -197,7 +203,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* process_files - inject every .msg file of an entry in order, deleting each once sent */
-static int process_files(const char *path, const struct outbox_sink *sink, struct pec_error *err)
+static int process_files(const char *path, const struct pec_outbox_sink *sink, struct pec_error *err)
 {
     DIR *d = opendir(path);
     struct dirent *de;
@@ -221,10 +227,16 @@ static int process_files(const char *path, const struct outbox_sink *sink, struc
     if (n > 0)
         qsort(names, n, sizeof(*names), cmp_names);
     for (size_t i = 0; i < n; i++) {
-        struct pec_buf b = PEC_BUF_INIT;
-        char *nl;
+        struct pec_buf b = PEC_BUF_INIT, facts = PEC_BUF_INIT;
+        char *nl, facts_file[4400];
 
         snprintf(file, sizeof(file), "%s/%s", path, names[i]);
+        /* NNNN.facts beside NNNN.msg: what to trace once it is sent (none for an entry without one) */
+        snprintf(facts_file, sizeof(facts_file), "%.*s.facts", (int)(strlen(file) - 4), file);
+        if (rc == 0 && read_all(facts_file, &facts) < 0 && errno != ENOENT) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: read %s: %s", facts_file, strerror(errno));
+            rc = -1;
+        }
         if (rc == 0) {
             if (read_all(file, &b) < 0 || b.len < sizeof(ENTRY_MAGIC) ||
                 strncmp(b.data, ENTRY_MAGIC, sizeof(ENTRY_MAGIC) - 1) != 0 || (nl = strchr(b.data, '\n')) == NULL) {
@@ -234,30 +246,31 @@ static int process_files(const char *path, const struct outbox_sink *sink, struc
             } else {
                 *nl = '\0';
                 if (sink->inject(sink->ctx, b.data + sizeof(ENTRY_MAGIC) - 1, nl + 1,
-                                 b.len - (size_t)(nl + 1 - b.data)) < 0) {
+                                 b.len - (size_t)(nl + 1 - b.data), facts.data, facts.len) < 0) {
                     pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: injection of %s failed", file);
                     rc = -1;
-                } else if (unlink(file) < 0) {
+                } else if (unlink(file) < 0 || (unlink(facts_file) < 0 && errno != ENOENT)) {
                     rc = -1;
                 }
             }
         }
         pec_buf_release(&b);
+        pec_buf_release(&facts);
         free(names[i]);
     }
     free(names);
     return rc;
 }
 
-/* is_key - 32 lower-case hex digits, as outbox_entry_new makes them */
+/* is_key - 32 lower-case hex digits, as pec_outbox_entry_new makes them */
 static int is_key(const char *name)
 {
     return strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32;
 }
 
-/* outbox_process - the emitter's work for one marker delivery */
-int outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
-                   const struct outbox_sink *sink, struct pec_error *err)
+/* pec_outbox_process - the emitter's work for one marker delivery */
+int pec_outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
+                   const struct pec_outbox_sink *sink, struct pec_error *err)
 {
     char path[4096], flag[4200], done[4200], donedir[4096], aside[4200];
     struct stat st;
@@ -339,9 +352,9 @@ static unsigned sweep_done(const char *dir, time_t cut)
     return n;
 }
 
-/* outbox_sweep - see outbox.h */
-int outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
-                 struct outbox_sweep_counts *counts, struct pec_error *err)
+/* pec_outbox_sweep - see outbox.h */
+int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
+                 struct pec_outbox_sweep_counts *counts, struct pec_error *err)
 {
     char path[4400], aside[4400];
     DIR *d;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "mailboxes.h"
+#include "pec/mailboxes.h"
 #include "pec/log.h"
 
 struct mailbox_row {
@@ -13,7 +13,7 @@ struct mailbox_row {
     enum pec_mailbox_policy policy;
 };
 
-struct mailboxes {
+struct pec_mailboxes {
     struct mailbox_row *rows;
     size_t n;
 };
@@ -24,10 +24,10 @@ static int cmp_rows(const void *a, const void *b)
     return strcmp(((const struct mailbox_row *)a)->addr, ((const struct mailbox_row *)b)->addr);
 }
 
-/* mailboxes_load - parse the file */
-struct mailboxes *mailboxes_load(const char *path, struct pec_error *err)
+/* pec_mailboxes_load - parse the file */
+struct pec_mailboxes *pec_mailboxes_load(const char *path, struct pec_error *err)
 {
-    struct mailboxes *m = calloc(1, sizeof(*m));
+    struct pec_mailboxes *m = calloc(1, sizeof(*m));
     FILE *f = fopen(path, "r");
     char line[1024], addr[512], kind[64];
     unsigned lineno = 0;
@@ -49,7 +49,7 @@ struct mailboxes *mailboxes_load(const char *path, struct pec_error *err)
         if (n < 1 || strchr(addr, '@') == NULL || (n == 2 && strcmp(kind, "ordinary") && strcmp(kind, "pec"))) {
             pec_error_set(err, PEC_ERR_INVALID, "%s:%u: expected \"address [pec|ordinary]\"", path, lineno);
             fclose(f);
-            mailboxes_free(&m);
+            pec_mailboxes_free(&m);
             return NULL;
         }
         m->rows = realloc(m->rows, (m->n + 1) * sizeof(*m->rows));
@@ -66,8 +66,8 @@ struct mailboxes *mailboxes_load(const char *path, struct pec_error *err)
     return m;
 }
 
-/* mailboxes_free - release */
-void mailboxes_free(struct mailboxes **m)
+/* pec_mailboxes_free - release */
+void pec_mailboxes_free(struct pec_mailboxes **m)
 {
     if (m == NULL || *m == NULL)
         return;
@@ -78,10 +78,10 @@ void mailboxes_free(struct mailboxes **m)
     *m = NULL;
 }
 
-/* mailboxes_policy - look an address up */
-enum pec_mailbox_policy mailboxes_policy(void *ctx, const char *addr)
+/* pec_mailboxes_policy - look an address up */
+enum pec_mailbox_policy pec_mailboxes_policy(void *ctx, const char *addr)
 {
-    const struct mailboxes *m = ctx;
+    const struct pec_mailboxes *m = ctx;
     struct mailbox_row key, *hit;
     char lower[512];
     size_t i;

@@ -1,6 +1,8 @@
 /* emitter.c - pec-emitter: the LMTP listener that receives the marker copies Postfix delivers once a
  * message is durably queued, and sends what the outbox owes for them (see outbox.h).
  *
+ * Each owed message carries the trace facts its point computed (pec/trace_facts.h): they are recorded
+ * once the message is handed to Postfix, without reading the message again.
  * usage: pec-emitter -c CONFIG -l HOST:PORT [-S]   (-S: log to syslog, mail facility)
  * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
  * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
@@ -19,13 +21,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "outbox.h"
 #include "pec/buf.h"
 #include "pec/log.h"
 #include "pec/submit.h"
 #include "pec/mime.h"
 #include "pec/net.h"
-#include "pec/message.h"
+#include "pec/outbox.h"
+#include "pec/quarantine.h"
 #include "pec/runtime.h"
 #include "pec/trace_facts.h"
 
@@ -39,26 +41,24 @@
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
 static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
-/* trace_sent - log a message we have just handed to Postfix, and the recipient states it settles */
-static int trace_sent(const void *msg, size_t len)
+/* trace_sent - record the event the point computed when it spooled the message we have just sent */
+static int trace_sent(const void *facts, size_t len)
 {
-    struct pec_analysis a;
-    struct pec_trace_facts f;
+    struct pec_trace_facts_copy f;
     struct pec_error err = { 0 };
     int rc = 0;
 
-    if (trace == NULL)
+    if (trace == NULL || len == 0)
         return 0;
-    if (pec_message_analyze(msg, len, NULL, &a, &err) < 0) {
-        pec_warn("pec-emitter: cannot read back a sent message: %s", err.msg);
+    if (pec_trace_facts_decode(facts, len, &f, &err) < 0) {
+        pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
-    if (pec_trace_facts_of(&a, 0, a.has_daticert ? a.daticert.when : time(NULL), NULL, &f) == 0 &&
-        pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
+    if (pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
         pec_warn("pec-emitter: trace: %s", err.msg);
         rc = -1;
     }
-    pec_analysis_clear(&a);
+    pec_trace_facts_copy_clear(&f);
     return rc;
 }
 
@@ -112,7 +112,7 @@ static int read_line(struct lmtp_conn *c, struct pec_buf *line)
 }
 
 /* sink_inject - hand one owed message to Postfix (ctx: the session's submitter) */
-static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
+static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
 {
     struct pec_error err = { 0 };
 
@@ -121,27 +121,20 @@ static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len)
         return -1;
     }
     /* traced once sent: a failure here retries the whole entry, and a re-sent copy keeps its Message-ID */
-    return trace_sent(msg, len);
+    return trace_sent(facts, facts_len);
 }
 
 /* sink_quarantine - keep an infected message for 30 months (the folder is the operator's archive) */
 static int sink_quarantine(void *ctx, const char *name, const void *msg, size_t len)
 {
-    char path[4096];
-    FILE *f;
+    struct pec_error err = { 0 };
 
     (void)ctx;
-    if (cfg->quarantine_dir == NULL) {
-        pec_warn("pec-emitter: no quarantine_dir configured for %s", name);
+    if (pec_quarantine_write(cfg->quarantine_dir, name, msg, len, &err) < 0) {
+        pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/%s.eml", cfg->quarantine_dir, name);
-    if ((f = fopen(path, "wb")) == NULL || fwrite(msg, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    return fclose(f) == 0 ? 0 : -1;
+    return 0;
 }
 
 /* marker_key - the outbox key of a marker recipient "<key@marker_domain>", or NULL */
@@ -182,7 +175,7 @@ static void *serve(void *arg)
     struct pec_buf line = PEC_BUF_INIT, msg = PEC_BUF_INIT;
     struct pec_strv keys = PEC_STRV_INIT;
     struct pec_submitter *submitter = pec_submitter_new(cfg);
-    const struct outbox_sink sink = { sink_inject, sink_quarantine, submitter };
+    const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, submitter };
 
     send_line(c, "220 %s pec-emitter LMTP", cfg->mail_domain);
     while (read_line(c, &line) == 0) {
@@ -215,7 +208,7 @@ static void *serve(void *arg)
                 break;
             for (size_t i = 0; i < keys.n; i++) {
                 struct pec_error err = { 0 };
-                if (outbox_process(cfg->outbox_dir, keys.v[i], msg.data, msg.len, &sink, &err) == 0) {
+                if (pec_outbox_process(cfg->outbox_dir, keys.v[i], msg.data, msg.len, &sink, &err) == 0) {
                     pec_info("pec-emitter: outbox %s sent", keys.v[i]);
                     send_line(c, "250 2.0.0 %s sent", keys.v[i]);
                 } else {
@@ -250,10 +243,10 @@ static void *housekeeping(void *arg)
 {
     (void)arg;
     for (;;) {
-        struct outbox_sweep_counts n;
+        struct pec_outbox_sweep_counts n;
         struct pec_error err = { 0 };
 
-        if (outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
+        if (pec_outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
             pec_warn("pec-emitter: %s", err.msg);
         else if (n.done + n.unclaimed + n.partial > 0)
             pec_info("pec-emitter: outbox swept: %u served entries removed, %u unclaimed set aside, %u partial "

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "clamd.h"
+#include "pec/clamd.h"
 #include "pec/net.h"
 
 #define CLAMD_TIMEOUT_S 60
 
-/* clamd_scan - scan one message */
-int clamd_scan(const char *where, const void *data, size_t len, char *virus, size_t virus_len,
+/* pec_clamd_scan - scan one message */
+int pec_clamd_scan(const char *where, const void *data, size_t len, char *virus, size_t virus_len,
                struct pec_error *err)
 {
     char reply[512];
