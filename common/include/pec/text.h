@@ -1,4 +1,5 @@
-/* text.h - text for places that take only printable US-ASCII (SMTP replies, log fields). */
+/* text.h - checking UTF-8 text, and text for places that take only printable US-ASCII (SMTP replies,
+ * log fields). */
 #ifndef PEC_TEXT_H
 #define PEC_TEXT_H
 
@@ -8,5 +9,18 @@
  * letters become letter + apostrophe ("è" -> "e'"), line ends and tabs become spaces, other controls and
  * other non-ASCII characters one '?' each; cut to fit, always NUL-terminated.  Returns the length. */
 size_t pec_text_ascii(const char *text, char *out, size_t outlen);
+
+/* What a text may hold besides being UTF-8. */
+enum pec_text_rule {
+    PEC_TEXT_ANY = 0,      /* any character */
+    PEC_TEXT_NO_CONTROLS,  /* no C0 control but TAB, no DEL: a line end in a field would forge lines */
+    PEC_TEXT_XML,          /* only XML 1.0 Chars: TAB, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000.. */
+};
+
+/* pec_text_utf8_valid - 1 when s is well-formed UTF-8 (shortest forms, no surrogates, at most U+10FFFF)
+ * made only of characters rule allows; NULL is valid.  Otherwise 0, with *bad_r (when bad_r is not NULL)
+ * at the first byte of the first offending character and *cp_r (when not NULL) its code point, or -1 when
+ * the bytes there are not UTF-8. */
+int pec_text_utf8_valid(const char *s, enum pec_text_rule rule, const char **bad_r, long *cp_r);
 
 #endif
