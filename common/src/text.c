@@ -1,4 +1,4 @@
-/* text.c - checking UTF-8 text (GLib's validator), printable US-ASCII renderings of it. */
+/* text.c - checking UTF-8 text (GLib's validator), hex, printable US-ASCII renderings of UTF-8 text. */
 #include <glib.h>
 #include "pec/text.h"
 
@@ -91,5 +91,33 @@ int pec_text_utf8_valid(const char *s, enum pec_text_rule rule, const char **bad
         *bad_r = end;
     if (cp_r)
         *cp_r = -1;
+    return 0;
+}
+
+/* pec_hex - the one hex encoder (digests, chain hashes, certificate fingerprints) */
+void pec_hex(const void *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* pec_unhex - its inverse, strict: a short or non-hex input is refused, not guessed at */
+int pec_unhex(const char *hex, void *out, size_t len)
+{
+    unsigned char *o = out;
+
+    for (size_t i = 0; i < len; i++) {
+        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = hi < 0 ? -1 : g_ascii_xdigit_value(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -1;
+        o[i] = (unsigned char)(hi << 4 | lo);
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pec/log.h"
+#include "pec/text.h"
 #include "trace_internal.h"
 
 static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(hashtext('pec_index_import'))";
@@ -114,7 +115,7 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
     trace_sha256_init(&s);
     trace_sha256_update(&s, ldif, len);
     trace_sha256_final(&s, digest);
-    trace_hex(digest, sizeof(digest), a.sha);
+    pec_hex(digest, sizeof(digest), a.sha);
     if (trace_check_text("index source", a.source, err) < 0) {
         pec_index_free(&idx);
         return -1;

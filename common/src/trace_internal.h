@@ -125,10 +125,6 @@ struct trace_flat {
 /* trace_row_hash - SHA-256(prev || canonical serialisation of row) */
 void trace_row_hash(const unsigned char prev[TRACE_HASH_LEN], const struct trace_flat *row,
                     unsigned char out[TRACE_HASH_LEN]);
-/* trace_hex - lower-case hex of bytes; out needs 2 * len + 1 */
-void trace_hex(const unsigned char *p, size_t len, char *out);
-/* trace_unhex - parse 2 * len hex digits; -1 on bad syntax */
-int trace_unhex(const char *s, unsigned char *out, size_t len);
 
 /* ---- trace_sha256.c ---- */
 

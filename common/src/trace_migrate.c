@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pec/text.h"
 #include "trace_internal.h"
 
 static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(hashtext('pec_schema_migrate'))";
@@ -104,7 +105,7 @@ int pec_trace_migrate(struct pec_trace *t, pec_trace_report_fn report, void *ctx
         trace_sha256_init(&s);
         trace_sha256_update(&s, a.m->sql, a.m->len);
         trace_sha256_final(&s, digest);
-        trace_hex(digest, sizeof(digest), a.sha);
+        pec_hex(digest, sizeof(digest), a.sha);
         r = trace_run(t, NULL, 0, migrate_body, &a, err);
         if (r < 0)
             return -1;

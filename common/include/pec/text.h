@@ -1,5 +1,5 @@
-/* text.h - checking UTF-8 text, and text for places that take only printable US-ASCII (SMTP replies,
- * log fields). */
+/* text.h - checking UTF-8 text, bytes as hex, and text for places that take only printable US-ASCII
+ * (SMTP replies, log fields). */
 #ifndef PEC_TEXT_H
 #define PEC_TEXT_H
 
@@ -22,5 +22,10 @@ enum pec_text_rule {
  * at the first byte of the first offending character and *cp_r (when not NULL) its code point, or -1 when
  * the bytes there are not UTF-8. */
 int pec_text_utf8_valid(const char *s, enum pec_text_rule rule, const char **bad_r, long *cp_r);
+
+/* pec_hex - len bytes as lower-case hex digits; out holds 2 * len + 1 (NUL-terminated) */
+void pec_hex(const void *data, size_t len, char *out);
+/* pec_unhex - exactly 2 * len hex digits (either case) into len bytes; -1 on anything else */
+int pec_unhex(const char *hex, void *out, size_t len);
 
 #endif
