@@ -15,7 +15,7 @@
 static const char CANON_TAG[] = "pec-trace/1";
 
 /* put_field - length-prefixed bytes, or the absent marker for NULL */
-static void put_field(struct trace_sha256 *s, const void *data, size_t len)
+static void put_field(struct pec_buf *b, const void *data, size_t len)
 {
     unsigned char q[4];
     uint32_t n = data == NULL ? 0xffffffffu : (uint32_t)len;
@@ -24,55 +24,56 @@ static void put_field(struct trace_sha256 *s, const void *data, size_t len)
     q[1] = (unsigned char)(n >> 16);
     q[2] = (unsigned char)(n >> 8);
     q[3] = (unsigned char)n;
-    trace_sha256_update(s, q, 4);
+    pec_buf_append(b, q, 4);
     if (data != NULL)
-        trace_sha256_update(s, data, len);
+        pec_buf_append(b, data, len);
 }
 
 /* put_str - a C string field */
-static void put_str(struct trace_sha256 *s, const char *str)
+static void put_str(struct pec_buf *b, const char *str)
 {
-    put_field(s, str, str ? strlen(str) : 0);
+    put_field(b, str, str ? strlen(str) : 0);
 }
 
 /* put_num - a number as decimal text */
-static void put_num(struct trace_sha256 *s, long long v)
+static void put_num(struct pec_buf *b, long long v)
 {
     char buf[24];
     int n = snprintf(buf, sizeof(buf), "%lld", v);
 
-    put_field(s, buf, (size_t)n);
+    put_field(b, buf, (size_t)n);
 }
 
-/* trace_row_hash - SHA-256(prev || canonical serialisation of row) */
+/* trace_row_hash - SHA-256(prev || canonical serialisation of row): the serialisation is built whole,
+ * then hashed once (pec_sha256) */
 void trace_row_hash(const unsigned char prev[TRACE_HASH_LEN], const struct trace_flat *row,
                     unsigned char out[TRACE_HASH_LEN])
 {
-    struct trace_sha256 s;
+    struct pec_buf b = PEC_BUF_INIT;
     size_t i;
 
-    trace_sha256_init(&s);
-    trace_sha256_update(&s, prev, TRACE_HASH_LEN);
-    trace_sha256_update(&s, CANON_TAG, sizeof(CANON_TAG) - 1);
-    put_num(&s, row->chain);
-    put_num(&s, row->seq);
-    put_num(&s, row->time_us);
-    put_num(&s, row->node);
-    put_str(&s, row->type);
-    put_str(&s, row->identificativo);
-    put_str(&s, row->message_id);
-    put_str(&s, row->queue_id);
-    put_str(&s, row->sender);
-    put_num(&s, (long long)row->n_rcpts);
+    pec_buf_append(&b, prev, TRACE_HASH_LEN);
+    pec_buf_append(&b, CANON_TAG, sizeof(CANON_TAG) - 1);
+    put_num(&b, row->chain);
+    put_num(&b, row->seq);
+    put_num(&b, row->time_us);
+    put_num(&b, row->node);
+    put_str(&b, row->type);
+    put_str(&b, row->identificativo);
+    put_str(&b, row->message_id);
+    put_str(&b, row->queue_id);
+    put_str(&b, row->sender);
+    put_num(&b, (long long)row->n_rcpts);
     for (i = 0; i < row->n_rcpts; i++) {
-        put_str(&s, row->rcpts[i]);
-        put_str(&s, row->rcpt_types[i]);
+        put_str(&b, row->rcpts[i]);
+        put_str(&b, row->rcpt_types[i]);
     }
-    put_field(&s, row->subject, row->subject_len);
-    put_str(&s, row->gestore);
-    put_str(&s, row->receipt_type);
-    put_str(&s, row->errore);
-    put_field(&s, row->errore_esteso, row->errore_esteso_len);
-    put_str(&s, row->virus);
-    trace_sha256_final(&s, out);
+    put_field(&b, row->subject, row->subject_len);
+    put_str(&b, row->gestore);
+    put_str(&b, row->receipt_type);
+    put_str(&b, row->errore);
+    put_field(&b, row->errore_esteso, row->errore_esteso_len);
+    put_str(&b, row->virus);
+    pec_sha256(b.data, b.len, out);
+    pec_buf_release(&b);
 }

@@ -93,7 +93,6 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
                             long long *version_r, struct pec_error *err)
 {
     struct replace_arg a;
-    struct trace_sha256 s;
     unsigned char digest[32];
     struct pec_index *idx;
     int r;
@@ -112,9 +111,7 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
     a.len = len;
     a.source = source ? source : "";
     a.now = now;
-    trace_sha256_init(&s);
-    trace_sha256_update(&s, ldif, len);
-    trace_sha256_final(&s, digest);
+    pec_sha256(ldif, len, digest);
     pec_hex(digest, sizeof(digest), a.sha);
     if (trace_check_text("index source", a.source, err) < 0) {
         pec_index_free(&idx);

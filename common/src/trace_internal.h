@@ -126,19 +126,6 @@ struct trace_flat {
 void trace_row_hash(const unsigned char prev[TRACE_HASH_LEN], const struct trace_flat *row,
                     unsigned char out[TRACE_HASH_LEN]);
 
-/* ---- trace_sha256.c ---- */
-
-struct trace_sha256 {
-    uint32_t h[8];
-    uint64_t bytes;
-    unsigned char block[64];
-    size_t fill;
-};
-
-void trace_sha256_init(struct trace_sha256 *s);
-void trace_sha256_update(struct trace_sha256 *s, const void *data, size_t len);
-void trace_sha256_final(struct trace_sha256 *s, unsigned char out[32]);
-
 /* ---- trace_pgbin.c: reading binary results ---- */
 
 long long trace_get_int(const PGresult *r, int row, int col);        /* int4 / int8 */

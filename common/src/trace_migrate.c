@@ -92,7 +92,6 @@ int pec_trace_migrate(struct pec_trace *t, pec_trace_report_fn report, void *ctx
     for (i = 0; i < trace_n_migrations; i++) {
         struct migrate_arg a;
         unsigned char digest[32];
-        struct trace_sha256 s;
         int r;
 
         memset(&a, 0, sizeof(a));
@@ -102,9 +101,7 @@ int pec_trace_migrate(struct pec_trace *t, pec_trace_report_fn report, void *ctx
             return -1;
         }
         last = a.m->version;
-        trace_sha256_init(&s);
-        trace_sha256_update(&s, a.m->sql, a.m->len);
-        trace_sha256_final(&s, digest);
+        pec_sha256(a.m->sql, a.m->len, digest);
         pec_hex(digest, sizeof(digest), a.sha);
         r = trace_run(t, NULL, 0, migrate_body, &a, err);
         if (r < 0)

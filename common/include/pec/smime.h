@@ -21,6 +21,8 @@ const char *pec_digest_name(enum pec_digest d);
 
 /* pec_sha1_hex - SHA-1 of data as 40 lower-case hex digits + NUL */
 void pec_sha1_hex(const void *data, size_t len, char out[41]);
+/* pec_sha256 - SHA-256 of data, 32 bytes (the trace's hash chain, migration and index digests) */
+void pec_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* ---- signing ---- */
 struct pec_signer;
