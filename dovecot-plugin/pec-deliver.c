@@ -237,7 +237,7 @@ static int mancata(struct mail_deliver_context *ctx, struct pec_job *job, enum p
 
 	if (glue_trace_ready(ctx->event, job->state, &error) < 0)
 		return pec_tempfail(ctx, job, error);
-	pec_delivery_errore_esteso(job->state->rt->issuer.gestore, f, esteso, sizeof(esteso));
+	pec_compose_errore_esteso(job->state->rt->issuer.gestore, f, esteso, sizeof(esteso));
 	if (pec_delivery_mancata(&job->state->dctx, &job->in, &job->v, f, when, &msg, msgid, &err) < 0) {
 		pec_buf_release(&msg);
 		return pec_tempfail(ctx, job, t_strdup_printf("avviso di mancata consegna not built: %s", err.msg));
