@@ -11,6 +11,7 @@
 #include <glib.h>
 #include "check.h"
 #include "pec/smime.h"
+#include "pec/testca.h"
 
 /* 2014-11-07 15:52:01 UTC, the time of the real Aruba sample */
 #define SIGN_TIME ((time_t)1415375521)
