@@ -12,6 +12,7 @@
 #include "pec/compose.h"
 #include "pec/index.h"
 #include "pec/message.h"
+#include "pec/testca.h"
 #include "pecctl.h"
 
 #define EX_PROVIDER "Gestore Esempio S.p.A."

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "dbcmd.h"
 #include "pec/clock.h"
+#include "pec/text.h"
 #include "pecctl.h"
 
 /* log_usage - the log command summary */
@@ -24,49 +25,32 @@ static int log_usage(void)
     return PECCTL_USAGE;
 }
 
-/* utf8_len - length of a valid UTF-8 sequence at p (within n bytes), 0 when invalid */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-
-    if (p[0] < 0x80)
-        return 1;
-    len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
-        (p[0] == 0xf4 && p[1] > 0x8f))
-        return 0;
-    return len;
-}
-
-/* put_json - a JSON string that is always valid UTF-8 */
+/* put_json - a JSON string that is always valid UTF-8: the valid runs as they are (controls escaped),
+ * each byte that is not UTF-8 as the Latin-1 character of its value */
 static void put_json(struct pec_buf *o, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n;
 
     if (s == NULL) {
         pec_buf_puts(o, "null");
         return;
     }
-    n = strlen(s);
     pec_buf_puts(o, "\"");
-    while (n > 0) {
-        size_t k = utf8_len(p, n);
+    while (*p) {
+        const char *bad = NULL;
+        const unsigned char *stop = pec_text_utf8_valid((const char *)p, PEC_TEXT_ANY, &bad, NULL)
+                                        ? NULL : (const unsigned char *)bad;
 
-        if (*p == '"' || *p == '\\')
-            pec_buf_printf(o, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f || k == 0)
-            pec_buf_printf(o, "\\u%04x", *p);
-        else
-            pec_buf_append(o, p, k);
-        k = k ? k : 1;
-        p += k;
-        n -= k;
+        for (; *p && p != stop; p++) {
+            if (*p == '"' || *p == '\\')
+                pec_buf_printf(o, "\\%c", *p);
+            else if (*p < 0x20 || *p == 0x7f)
+                pec_buf_printf(o, "\\u%04x", *p);
+            else
+                pec_buf_append(o, p, 1);
+        }
+        if (*p)
+            pec_buf_printf(o, "\\u%04x", *p++);
     }
     pec_buf_puts(o, "\"");
 }

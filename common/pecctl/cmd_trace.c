@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <glib.h>
 #include "dbcmd.h"
 #include "pecctl.h"
 
@@ -26,25 +27,15 @@ static int trace_usage(void)
     return PECCTL_USAGE;
 }
 
-/* b64 - value of a base64 digit, -1 otherwise */
-static int b64(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* pem_cert - the DER of the first certificate of a PEM file */
+/* pem_cert - the DER of the first certificate of a PEM file (g_base64_decode skips the line ends) */
 static int pem_cert(const char *path, struct pec_buf *der, struct pec_error *err)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
     struct pec_buf pem = PEC_BUF_INIT;
     const char *p, *q;
-    unsigned acc = 0, bits = 0;
+    gchar *body;
+    guchar *bytes;
+    gsize n = 0;
 
     if (read_file(path, &pem, err) < 0)
         return -1;
@@ -55,20 +46,12 @@ static int pem_cert(const char *path, struct pec_buf *der, struct pec_error *err
         pec_buf_release(&pem);
         return -1;
     }
-    for (p += sizeof(begin) - 1; p < q; p++) {
-        int v = b64((unsigned char)*p);
-
-        if (v < 0)
-            continue; /* line ends, padding */
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            unsigned char byte = (unsigned char)(acc >> (bits - 8));
-
-            bits -= 8;
-            pec_buf_append(der, &byte, 1);
-        }
-    }
+    p += sizeof(begin) - 1;
+    body = g_strndup(p, (gsize)(q - p));
+    bytes = g_base64_decode(body, &n);
+    pec_buf_append(der, bytes, n);
+    g_free(bytes);
+    g_free(body);
     pec_buf_release(&pem);
     return 0;
 }

@@ -4,7 +4,7 @@
 
 #include <gmime/gmime.h>
 #include "pec/compose.h"
-#include "pec/mime.h"
+#include "pec/strv.h"
 
 /* What each message type looks like on the wire. */
 struct msg_shape {

@@ -1,4 +1,5 @@
-/* compose_text.c - the Italian texts of the messages a provider emits (one table, one function). */
+/* compose_text.c - the Italian texts of the messages a provider emits (one table, one function) and the
+ * errore_esteso coding of the mancata consegna. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -185,4 +186,15 @@ void compose_text(const struct pec_compose *c, const struct pec_daticert *d, str
     line(lines, "Identificativo messaggio: %s", d->identificativo ? d->identificativo : "");
     if (compose_shapes[c->type].tipo != PEC_TIPO_NONE)
         line(lines, "L'allegato daticert.xml contiene informazioni di servizio sulla trasmissione.");
+}
+
+/* pec_compose_errore_esteso - the observed "<status> - <gestore> - <text>" coding (NOTA 12 style), here
+ * with the other texts of the receipts: the delivery and the reception point both write it */
+void pec_compose_errore_esteso(const char *gestore, enum pec_delivery_failure f, char *out, size_t outlen)
+{
+    static const char *const code[] = { "5.2.2", "5.2.1", "5.1.1", "5.0.0" };
+    static const char *const text[] = { "casella piena", "casella disattivata", "indirizzo non valido",
+                                        "errore di consegna" };
+
+    snprintf(out, outlen, "%s - %s - %s", code[f], gestore, text[f]);
 }

@@ -16,6 +16,7 @@
 #include "pec/clock.h"
 #include "pec/daticert.h"
 #include "pec/log.h"
+#include "pec/text.h"
 
 /* Indexed by the enums; index 0 (NONE) has no token because the DTD has none. */
 static const char *const tipo_names[] = {
@@ -115,57 +116,12 @@ static void xml_init(void)
 /* ---------------------------------------------------------------------------------------------- */
 /* Rendering                                                                                       */
 
-enum text_problem { TEXT_OK, TEXT_BAD_UTF8, TEXT_FORBIDDEN };
-
-/* text_problem - whether s is well-formed UTF-8 made only of XML 1.0 Chars; libxml2's writer would
- * copy bad bytes through and produce a document no parser accepts, so we must look first */
-static enum text_problem text_problem(const char *s, unsigned long *cp_r)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p != '\0') {
-        unsigned long cp;
-        int n, i;
-
-        if (*p < 0x80) {
-            cp = *p;
-            n = 0;
-        } else if (*p >= 0xC2 && *p <= 0xDF) {
-            cp = *p & 0x1F;
-            n = 1;
-        } else if (*p >= 0xE0 && *p <= 0xEF) {
-            cp = *p & 0x0F;
-            n = 2;
-        } else if (*p >= 0xF0 && *p <= 0xF4) {
-            cp = *p & 0x07;
-            n = 3;
-        } else {
-            return TEXT_BAD_UTF8; /* continuation byte, overlong lead (C0/C1) or beyond U+10FFFF */
-        }
-        p++;
-        for (i = 0; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80) /* also stops at the NUL, so we never read past it */
-                return TEXT_BAD_UTF8;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        p += n;
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return TEXT_BAD_UTF8; /* overlong forms and UTF-16 surrogates are not UTF-8 */
-        if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-              (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000)) {
-            *cp_r = cp;
-            return TEXT_FORBIDDEN;
-        }
-    }
-    return TEXT_OK;
-}
-
-/* check_field - refuse a value the document cannot carry; required fields must also be non-empty,
- * since an empty sender or identifier would certify nothing */
+/* check_field - refuse a value the document cannot carry (not UTF-8, or a character XML 1.0 forbids:
+ * libxml2's writer would copy it through and produce a document no parser accepts); required fields
+ * must also be non-empty, since an empty sender or identifier would certify nothing */
 static int check_field(const char *what, const char *s, int required, struct pec_error *err)
 {
-    unsigned long cp = 0;
+    long cp = -1;
 
     if (s == NULL) {
         if (!required)
@@ -177,17 +133,13 @@ static int check_field(const char *what, const char *s, int required, struct pec
         pec_error_set(err, PEC_ERR_INVALID, "daticert: %s is empty", what);
         return -1;
     }
-    switch (text_problem(s, &cp)) {
-    case TEXT_OK:
+    if (pec_text_utf8_valid(s, PEC_TEXT_XML, NULL, &cp))
         return 0;
-    case TEXT_BAD_UTF8:
+    if (cp < 0)
         pec_error_set(err, PEC_ERR_INVALID, "daticert: %s is not valid UTF-8", what);
-        return -1;
-    case TEXT_FORBIDDEN:
+    else
         pec_error_set(err, PEC_ERR_INVALID, "daticert: %s contains U+%04lX, which XML 1.0 forbids", what,
-                      cp);
-        return -1;
-    }
+                      (unsigned long)cp);
     return -1;
 }
 

@@ -199,16 +199,6 @@ int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_d
     return emit_about(ctx, in, v, &c, &facts, out, msgid_out, err);
 }
 
-/* pec_delivery_errore_esteso - the observed "<status> - <gestore> - <text>" coding (NOTA 12 style) */
-void pec_delivery_errore_esteso(const char *gestore, enum pec_delivery_failure f, char *out, size_t outlen)
-{
-    static const char *const code[] = { "5.2.2", "5.2.1", "5.1.1", "5.0.0" };
-    static const char *const text[] = { "casella piena", "casella disattivata", "indirizzo non valido",
-                                        "errore di consegna" };
-
-    snprintf(out, outlen, "%s - %s - %s", code[f], gestore, text[f]);
-}
-
 /* pec_delivery_mancata - avviso di mancata consegna */
 int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
                          const struct pec_delivery_verdict *v, enum pec_delivery_failure f, time_t when,
@@ -218,7 +208,7 @@ int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_de
     struct pec_compose c = { 0 };
     char esteso[256];
 
-    pec_delivery_errore_esteso(ctx->issuer->gestore, f, esteso, sizeof(esteso));
+    pec_compose_errore_esteso(ctx->issuer->gestore, f, esteso, sizeof(esteso));
     facts.errore = f == PEC_DELIVERY_FAIL_NO_MAILBOX ? PEC_ERRORE_NO_DEST : PEC_ERRORE_ALTRO;
     facts.errore_esteso = esteso;
     facts.ricevuta = PEC_RICEVUTA_NONE;

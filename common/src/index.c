@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <glib.h>
 #include "pec/index.h"
 #include "pec/log.h"
 #include "pec/smime.h"
@@ -107,72 +108,48 @@ static char *lower_dup(const char *s)
     return d;
 }
 
-/* b64_value - the 6-bit value of a base64 digit, -1 for anything else */
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* b64_decode - append the decoded bytes to out; -1 on a character outside the alphabet */
+/* b64_decode - g_base64_decode, but strict as LDIF wants (-1 on a character GLib would skip) and, like
+ * before, tolerant of blanks and missing '=' (GLib needs whole groups of four; a lone digit is no byte) */
 static int b64_decode(const char *s, size_t len, struct pec_buf *out)
 {
-    unsigned int acc = 0, bits = 0;
-    size_t i;
+    struct pec_buf digits = PEC_BUF_INIT;
+    size_t i, n = 0;
 
-    for (i = 0; i < len; i++) {
-        int v;
-        unsigned char byte;
-
-        if (s[i] == '=')
-            break;
+    for (i = 0; i < len && s[i] != '='; i++) {
         if (s[i] == ' ' || s[i] == '\t')
             continue;
-        v = b64_value((unsigned char)s[i]);
-        if (v < 0)
+        if (!g_ascii_isalnum(s[i]) && s[i] != '+' && s[i] != '/') {
+            pec_buf_release(&digits);
             return -1;
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            byte = (unsigned char)(acc >> bits);
-            pec_buf_append(out, &byte, 1);
         }
+        pec_buf_append(&digits, &s[i], 1);
     }
     for (; i < len; i++)
-        if (s[i] != '=' && s[i] != ' ' && s[i] != '\t')
+        if (s[i] != '=' && s[i] != ' ' && s[i] != '\t') {
+            pec_buf_release(&digits);
             return -1;
+        }
+    if (digits.len % 4 == 1)
+        digits.len--;
+    while (digits.len % 4 != 0)
+        pec_buf_append(&digits, "=", 1);
+    if (digits.len > 0) {
+        guchar *bytes = g_base64_decode(digits.data, &n);
+
+        pec_buf_append(out, bytes, n);
+        g_free(bytes);
+    }
+    pec_buf_release(&digits);
     return 0;
 }
 
 /* b64_encode - append the base64 of data to out, unfolded */
 static void b64_encode(const unsigned char *p, size_t len, struct pec_buf *out)
 {
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i;
+    gchar *b64 = g_base64_encode(p, len);
 
-    for (i = 0; i + 2 < len; i += 3) {
-        char q[4] = { digits[p[i] >> 2], digits[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
-                      digits[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)], digits[p[i + 2] & 63] };
-        pec_buf_append(out, q, 4);
-    }
-    if (len - i == 1) {
-        char q[4] = { digits[p[i] >> 2], digits[(p[i] & 3) << 4], '=', '=' };
-        pec_buf_append(out, q, 4);
-    } else if (len - i == 2) {
-        char q[4] = { digits[p[i] >> 2], digits[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
-                      digits[(p[i + 1] & 15) << 2], '=' };
-        pec_buf_append(out, q, 4);
-    }
+    pec_buf_puts(out, b64);
+    g_free(b64);
 }
 
 /* phys_line - the next physical line without its line end; 0 at the end of input */

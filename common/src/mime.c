@@ -1,8 +1,6 @@
 /* mime.c - the GMime layer: parse, serialise in canonical form, build parts, parse addresses. */
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "mime_internal.h"
 #include "pec/log.h"
 
@@ -18,34 +16,6 @@ static void mime_init_once(void)
 void pec_mime_init(void)
 {
     pthread_once(&mime_once, mime_init_once);
-}
-
-/* pec_strv_push - append a copy */
-void pec_strv_push(struct pec_strv *sv, const char *s)
-{
-    sv->v = realloc(sv->v, (sv->n + 2) * sizeof(*sv->v));
-    if (sv->v == NULL || (sv->v[sv->n] = strdup(s)) == NULL)
-        pec_panic("out of memory");
-    sv->v[++sv->n] = NULL;
-}
-
-/* pec_strv_clear - free all */
-void pec_strv_clear(struct pec_strv *sv)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        free(sv->v[i]);
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = 0;
-}
-
-/* pec_strv_has - case-insensitive membership */
-int pec_strv_has(const struct pec_strv *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        if (strcasecmp(sv->v[i], s) == 0)
-            return 1;
-    return 0;
 }
 
 /* warning_text - what a parser warning means, for the problem list; NULL for harmless ones */

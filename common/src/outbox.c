@@ -12,6 +12,7 @@
 #include "pec/outbox.h"
 #include "pec/buf.h"
 #include "pec/log.h"
+#include "pec/text.h"
 
 #define ENTRY_MAGIC "pec-outbox 1 "
 
@@ -76,8 +77,7 @@ struct pec_outbox_entry *pec_outbox_entry_new(const char *dir, struct pec_error 
         pec_panic("out of memory");
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         pec_panic("outbox: no random numbers");
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(e->key + 2 * i, 3, "%02x", rnd[i]);
+    pec_hex(rnd, sizeof(rnd), e->key);
     snprintf(e->dir, sizeof(e->dir), "%s", dir);
     snprintf(e->tmp, sizeof(e->tmp), "%s/tmp.%s", dir, e->key);
     if (mkdir(e->tmp, 0750) < 0) {

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <strings.h>
 #include "mime_internal.h"
-#include "pec/delivery.h"
 #include "pec/log.h"
 #include "pec/reception.h"
 #include "pec/trace_facts.h"
@@ -98,7 +97,7 @@ static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts, 
         f = *d;
         f.consegna = (char *)rcpts[i];
         f.errore = PEC_ERRORE_NO_DEST;
-        pec_delivery_errore_esteso(ctx->issuer->gestore, PEC_DELIVERY_FAIL_NO_MAILBOX, esteso, sizeof(esteso));
+        pec_compose_errore_esteso(ctx->issuer->gestore, PEC_DELIVERY_FAIL_NO_MAILBOX, esteso, sizeof(esteso));
         f.errore_esteso = esteso;
         f.ricevuta = PEC_RICEVUTA_NONE;
         f.ricezione = NULL;

@@ -16,6 +16,7 @@
 #include <gnutls/x509.h>
 #include "pec/log.h"
 #include "pec/smime.h"
+#include "pec/text.h"
 
 #define OID_SIGNING_TIME "1.2.840.113549.1.9.5"
 #define MAX_CHAIN_DEPTH 8
@@ -67,19 +68,6 @@ const char *pec_digest_name(enum pec_digest d)
     }
 }
 
-/* hex_lower - bytes as lower-case hex; out holds 2*len+1 */
-static void hex_lower(const unsigned char *p, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 /* pec_sha1_hex - SHA-1 of data as 40 lower-case hex digits */
 void pec_sha1_hex(const void *data, size_t len, char out[41])
 {
@@ -87,7 +75,14 @@ void pec_sha1_hex(const void *data, size_t len, char out[41])
 
     if (gnutls_hash_fast(GNUTLS_DIG_SHA1, data, len, md) < 0)
         pec_panic("gnutls_hash_fast(SHA-1) failed");
-    hex_lower(md, sizeof(md), out);
+    pec_hex(md, sizeof(md), out);
+}
+
+/* pec_sha256 - GnuTLS's SHA-256, so the trace needs no digest code of its own */
+void pec_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0)
+        pec_panic("gnutls_hash_fast(SHA-256) failed");
 }
 
 /* gnutls_digest - our digest enum as a GnuTLS algorithm */

@@ -11,6 +11,7 @@
 #include "pec/buf.h"
 #include "pec/index.h"
 #include "pec/smime.h"
+#include "pec/testca.h"
 
 int main(int argc, char **argv)
 {

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "pec/index.h"
 #include "pec/smime.h"
+#include "pec/testca.h"
 
 /* Two providers: one plain, one with base64 values (dn, providerName) and folded lines; mixed-case
  * attribute names, comments, a version line and the o=postacert root entry. */

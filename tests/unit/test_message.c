@@ -10,6 +10,7 @@
 #include "pec/compose.h"
 #include "pec/index.h"
 #include "pec/message.h"
+#include "pec/testca.h"
 
 #include "golden_fixture.h"
 

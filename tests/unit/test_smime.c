@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <glib.h>
 #include "check.h"
 #include "pec/smime.h"
+#include "pec/testca.h"
 
 /* 2014-11-07 15:52:01 UTC, the time of the real Aruba sample */
 #define SIGN_TIME ((time_t)1415375521)
@@ -364,29 +366,6 @@ static void test_openssl_legacy(time_t now)
     pec_buf_release(&sig);
 }
 
-/* b64_decode - tiny base64 decoder for the sample's smime.p7s (test only) */
-static void b64_decode(const char *s, size_t len, struct pec_buf *out)
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned int acc = 0, bits = 0;
-    size_t i;
-
-    for (i = 0; i < len && s[i] != '='; i++) {
-        const char *p = s[i] ? strchr(alphabet, s[i]) : NULL;
-
-        if (p == NULL)
-            continue;
-        acc = (acc << 6) | (unsigned int)(p - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            unsigned char c = (unsigned char)(acc >> (bits - 8));
-
-            bits -= 8;
-            pec_buf_append(out, &c, 1);
-        }
-    }
-}
-
 /* split_signed - ad-hoc multipart/signed splitter for one known sample (test only): the first part as
  * CRLF-canonical bytes and the decoded signature of the second part */
 static int split_signed(const char *msg, struct pec_buf *entity, struct pec_buf *sig)
@@ -413,7 +392,15 @@ static int split_signed(const char *msg, struct pec_buf *entity, struct pec_buf 
     close = body ? strstr(body, delim) : NULL;
     if (close == NULL)
         return -1;
-    b64_decode(body, (size_t)(close - body), sig);
+    {
+        gchar *b64 = g_strndup(body, (gsize)(close - body));
+        gsize n = 0;
+        guchar *der = g_base64_decode(b64, &n);
+
+        pec_buf_append(sig, der, n);
+        g_free(der);
+        g_free(b64);
+    }
     return 0;
 }
 

@@ -17,7 +17,7 @@
 #include "pec/daticert.h"
 #include "pec/error.h"
 #include "pec/index.h"
-#include "pec/mime.h"
+#include "pec/strv.h"
 
 struct pec_access_ctx {
     const struct pec_config *cfg;      /* limits, own domains */

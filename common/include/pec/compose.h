@@ -76,4 +76,15 @@ void pec_compose_daticert(const struct pec_issuer *iss, const struct pec_compose
  * recipient (completa when none), sintetica for a Cc recipient */
 enum pec_ricevuta pec_consegna_variant(enum pec_ricevuta requested, int recipient_in_to);
 
+/* Why a busta could not be delivered: the errore_esteso of its avviso di mancata consegna. */
+enum pec_delivery_failure {
+    PEC_DELIVERY_FAIL_QUOTA,      /* 5.2.2 casella piena */
+    PEC_DELIVERY_FAIL_DISABLED,   /* 5.2.1 casella disattivata */
+    PEC_DELIVERY_FAIL_NO_MAILBOX, /* 5.1.1 indirizzo non valido (errore no-dest) */
+    PEC_DELIVERY_FAIL_OTHER,      /* 5.0.0 errore di consegna */
+};
+
+/* pec_compose_errore_esteso - "<status> - <gestore> - <text>" as observed at real providers */
+void pec_compose_errore_esteso(const char *gestore, enum pec_delivery_failure f, char *out, size_t outlen);
+
 #endif

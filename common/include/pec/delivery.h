@@ -76,17 +76,8 @@ int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_d
                           const struct pec_delivery_verdict *v, time_t saved_at, struct pec_buf *out,
                           char msgid_out[PEC_ID_MAX], struct pec_error *err);
 
-enum pec_delivery_failure {
-    PEC_DELIVERY_FAIL_QUOTA,      /* 5.2.2 casella piena */
-    PEC_DELIVERY_FAIL_DISABLED,   /* 5.2.1 casella disattivata */
-    PEC_DELIVERY_FAIL_NO_MAILBOX, /* 5.1.1 indirizzo non valido (errore no-dest) */
-    PEC_DELIVERY_FAIL_OTHER,      /* 5.0.0 errore di consegna */
-};
-
-/* pec_delivery_errore_esteso - "<status> - <gestore> - <text>" as observed at real providers */
-void pec_delivery_errore_esteso(const char *gestore, enum pec_delivery_failure f, char *out, size_t outlen);
-
-/* pec_delivery_mancata - the avviso di mancata consegna for a busta that could not be stored */
+/* pec_delivery_mancata - the avviso di mancata consegna for a busta that could not be stored (f: see
+ * enum pec_delivery_failure in compose.h) */
 int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
                          const struct pec_delivery_verdict *v, enum pec_delivery_failure f, time_t when,
                          struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err);

@@ -11,8 +11,8 @@
 #include "pec/daticert.h"
 #include "pec/error.h"
 #include "pec/index.h"
-#include "pec/mime.h"
 #include "pec/smime.h"
+#include "pec/strv.h"
 
 enum pec_kind {
     PEC_KIND_MALFORMATA = 0, /* not a parseable message */

@@ -15,6 +15,7 @@
 #include "pec/config.h"
 #include "pec/error.h"
 #include "pec/message.h"
+#include "pec/strv.h"
 
 /* The header the reception point adds to mail that must be wrapped in an anomaly envelope at delivery;
  * it is removed from every incoming message first, so only we can set it. */

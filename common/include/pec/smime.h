@@ -21,6 +21,8 @@ const char *pec_digest_name(enum pec_digest d);
 
 /* pec_sha1_hex - SHA-1 of data as 40 lower-case hex digits + NUL */
 void pec_sha1_hex(const void *data, size_t len, char out[41]);
+/* pec_sha256 - SHA-256 of data, 32 bytes (the trace's hash chain, migration and index digests) */
+void pec_sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* ---- signing ---- */
 struct pec_signer;
@@ -72,16 +74,5 @@ int pec_smime_verify(const struct pec_trust *trust, const void *content, size_t 
 int pec_smime_verify_embedded(const struct pec_trust *trust, const void *der, size_t len, time_t now,
                               struct pec_buf *content_out, struct pec_sig_info *info, struct pec_error *err);
 void pec_sig_info_clear(struct pec_sig_info *info);
-
-/* ---- throwaway test PKI (pecctl example, tests, demo) ---- */
-
-/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir; existing files are replaced */
-int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct pec_error *err);
-/* pec_testca_issue - issue a provider signing certificate signed by dir's CA: writes
- * <stem>.pem and <stem>.key; subject O=<provider_name>, CN=Posta Certificata <provider_name>,
- * subjectAltName rfc822Name=<email>, keyUsage digitalSignature (critical), EKU emailProtection,
- * RSA-2048, valid from now-1h for 3 years. */
-int pec_testca_issue(const char *dir, const char *stem, const char *provider_name, const char *email,
-                     time_t now, struct pec_error *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include "pec/access.h"
 #include "pec/answer.h"
 #include "pec/effects.h"
+#include "pec/mime.h"
 #include "pec/mta.h"
 #include "pec/reception.h"
 #include "points_internal.h"

@@ -19,7 +19,6 @@
  * A refusal (REFUSE) is traced before it is answered: untraced, it is a temporary failure instead.
  */
 #include <ctype.h>
-#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,14 +51,7 @@ static const char *ascii(const char *text, char *out, size_t outlen)
  * can, else its ASCII rendering in out */
 static const char *store_text(const char *value, char *out, size_t outlen)
 {
-    const unsigned char *p = (const unsigned char *)value;
-
-    if (value == NULL)
-        return NULL;
-    for (; *p; p++)
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-            break;
-    if (*p == '\0' && g_utf8_validate(value, -1, NULL))
+    if (value == NULL || pec_text_utf8_valid(value, PEC_TEXT_NO_CONTROLS, NULL, NULL))
         return value;
     return ascii(value, out, outlen);
 }
@@ -238,7 +230,7 @@ static void mancata(const struct run *r, enum pec_delivery_failure f, const char
 
     if (trace_ready(r) < 0)
         return;
-    pec_delivery_errore_esteso(r->ctx->issuer->gestore, f, esteso, sizeof(esteso));
+    pec_compose_errore_esteso(r->ctx->issuer->gestore, f, esteso, sizeof(esteso));
     if (send_built(r, "avviso di mancata consegna",
                    pec_delivery_mancata(r->ctx, r->in, r->v, f, when, &msg, msgid, &err), &msg, msgid, &err) < 0)
         return;

@@ -125,23 +125,6 @@ struct trace_flat {
 /* trace_row_hash - SHA-256(prev || canonical serialisation of row) */
 void trace_row_hash(const unsigned char prev[TRACE_HASH_LEN], const struct trace_flat *row,
                     unsigned char out[TRACE_HASH_LEN]);
-/* trace_hex - lower-case hex of bytes; out needs 2 * len + 1 */
-void trace_hex(const unsigned char *p, size_t len, char *out);
-/* trace_unhex - parse 2 * len hex digits; -1 on bad syntax */
-int trace_unhex(const char *s, unsigned char *out, size_t len);
-
-/* ---- trace_sha256.c ---- */
-
-struct trace_sha256 {
-    uint32_t h[8];
-    uint64_t bytes;
-    unsigned char block[64];
-    size_t fill;
-};
-
-void trace_sha256_init(struct trace_sha256 *s);
-void trace_sha256_update(struct trace_sha256 *s, const void *data, size_t len);
-void trace_sha256_final(struct trace_sha256 *s, unsigned char out[32]);
 
 /* ---- trace_pgbin.c: reading binary results ---- */
 

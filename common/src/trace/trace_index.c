@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pec/log.h"
+#include "pec/text.h"
 #include "trace_internal.h"
 
 static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(hashtext('pec_index_import'))";
@@ -92,7 +93,6 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
                             long long *version_r, struct pec_error *err)
 {
     struct replace_arg a;
-    struct trace_sha256 s;
     unsigned char digest[32];
     struct pec_index *idx;
     int r;
@@ -111,10 +111,8 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
     a.len = len;
     a.source = source ? source : "";
     a.now = now;
-    trace_sha256_init(&s);
-    trace_sha256_update(&s, ldif, len);
-    trace_sha256_final(&s, digest);
-    trace_hex(digest, sizeof(digest), a.sha);
+    pec_sha256(ldif, len, digest);
+    pec_hex(digest, sizeof(digest), a.sha);
     if (trace_check_text("index source", a.source, err) < 0) {
         pec_index_free(&idx);
         return -1;

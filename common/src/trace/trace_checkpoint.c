@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pec/text.h"
 #include "trace_checkpoint.h"
 
 static const char SQL_HEADS[] = "SELECT chain, seq, hash FROM chain_heads ORDER BY chain";
@@ -45,7 +46,7 @@ int trace_ckpt_write(struct trace_conn *c, unsigned node, const struct pec_signe
 
         if (PQgetlength(res, i, 2) != TRACE_HASH_LEN)
             continue; /* verification reports a malformed head */
-        trace_hex((const unsigned char *)PQgetvalue(res, i, 2), TRACE_HASH_LEN, hex);
+        pec_hex(PQgetvalue(res, i, 2), TRACE_HASH_LEN, hex);
         pec_buf_printf(&content, "head %lld %lld %s\n", trace_get_int(res, i, 0), trace_get_int(res, i, 1), hex);
     }
     PQclear(res);
@@ -159,7 +160,7 @@ int trace_ckpt_parse(const char *text, size_t len, struct trace_ckpt *out, struc
             h = &out->heads[out->n_heads++];
             h->chain = (unsigned)a;
             h->seq = b;
-            if (trace_unhex(hx1, h->hash, TRACE_HASH_LEN) < 0)
+            if (pec_unhex(hx1, h->hash, TRACE_HASH_LEN) < 0)
                 goto syntax;
         } else if (sscanf(line, "purged %lld %lld %lld %79s %79s", &a, &b, &d, hx1, hx2) == 5 &&
                    strlen(hx1) == 64 && strlen(hx2) == 64 && b >= 1 && d >= b) {
@@ -170,7 +171,7 @@ int trace_ckpt_parse(const char *text, size_t len, struct trace_ckpt *out, struc
             r->chain = (unsigned)a;
             r->first = b;
             r->last = d;
-            if (trace_unhex(hx1, r->prev, TRACE_HASH_LEN) < 0 || trace_unhex(hx2, r->hash, TRACE_HASH_LEN) < 0)
+            if (pec_unhex(hx1, r->prev, TRACE_HASH_LEN) < 0 || pec_unhex(hx2, r->hash, TRACE_HASH_LEN) < 0)
                 goto syntax;
         } else if (line[0] != '\0') {
             goto syntax;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pec/text.h"
 #include "trace_internal.h"
 
 static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(hashtext('pec_schema_migrate'))";
@@ -91,7 +92,6 @@ int pec_trace_migrate(struct pec_trace *t, pec_trace_report_fn report, void *ctx
     for (i = 0; i < trace_n_migrations; i++) {
         struct migrate_arg a;
         unsigned char digest[32];
-        struct trace_sha256 s;
         int r;
 
         memset(&a, 0, sizeof(a));
@@ -101,10 +101,8 @@ int pec_trace_migrate(struct pec_trace *t, pec_trace_report_fn report, void *ctx
             return -1;
         }
         last = a.m->version;
-        trace_sha256_init(&s);
-        trace_sha256_update(&s, a.m->sql, a.m->len);
-        trace_sha256_final(&s, digest);
-        trace_hex(digest, sizeof(digest), a.sha);
+        pec_sha256(a.m->sql, a.m->len, digest);
+        pec_hex(digest, sizeof(digest), a.sha);
         r = trace_run(t, NULL, 0, migrate_body, &a, err);
         if (r < 0)
             return -1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pec/text.h"
 #include "trace_checkpoint.h"
 
 /* partitions whose whole month ends at or before now - months (UTC) */
@@ -86,8 +87,8 @@ static int purged_runs(struct trace_conn *c, long long hi, struct pec_buf *extra
             pec_error_set(err, PEC_ERR_INTERNAL, "purge: malformed hash in the rows to drop");
             return -1;
         }
-        trace_hex((const unsigned char *)PQgetvalue(res, i, 3), TRACE_HASH_LEN, prev);
-        trace_hex((const unsigned char *)PQgetvalue(res, i, 4), TRACE_HASH_LEN, hash);
+        pec_hex(PQgetvalue(res, i, 3), TRACE_HASH_LEN, prev);
+        pec_hex(PQgetvalue(res, i, 4), TRACE_HASH_LEN, hash);
         pec_buf_printf(extra, "purged %lld %lld %lld %s %s\n", trace_get_int(res, i, 0), trace_get_int(res, i, 1),
                        trace_get_int(res, i, 2), prev, hash);
     }

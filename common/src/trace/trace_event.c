@@ -1,5 +1,6 @@
 /* trace_event.c - event type names and the checks an event passes before it reaches the log. */
 #include <string.h>
+#include "pec/text.h"
 #include "trace_internal.h"
 
 /* the largest field we accept: a 100 KB subject fits, a runaway buffer does not */
@@ -48,31 +49,11 @@ const char *pec_trace_rcpt_kind_name(enum pec_trace_rcpt_kind kind)
     return kind == PEC_RCPT_CERTIFICATO ? "certificato" : kind == PEC_RCPT_ESTERNO ? "esterno" : "";
 }
 
-/* utf8_seq - length of the valid UTF-8 sequence at p (shortest form, no surrogates), 0 if invalid */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        unsigned lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
-
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        unsigned lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
 /* trace_check_text - valid UTF-8, no control characters but TAB (they would forge lines in reports) */
 int trace_check_text(const char *what, const char *s, struct pec_error *err)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n;
+    const char *bad;
+    long cp;
 
     if (s == NULL)
         return 0;
@@ -80,19 +61,14 @@ int trace_check_text(const char *what, const char *s, struct pec_error *err)
         pec_error_set(err, PEC_ERR_INVALID, "trace: %s longer than %d bytes", what, TRACE_FIELD_MAX);
         return -1;
     }
-    for (; *p; p += n) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            pec_error_set(err, PEC_ERR_INVALID, "trace: %s contains control character 0x%02x", what, *p);
-            return -1;
-        }
-        n = utf8_seq(p);
-        if (n == 0) {
-            pec_error_set(err, PEC_ERR_INVALID, "trace: %s is not valid UTF-8 (byte 0x%02x at offset %zu)",
-                          what, *p, (size_t)(p - (const unsigned char *)s));
-            return -1;
-        }
-    }
-    return 0;
+    if (pec_text_utf8_valid(s, PEC_TEXT_NO_CONTROLS, &bad, &cp))
+        return 0;
+    if (cp >= 0)
+        pec_error_set(err, PEC_ERR_INVALID, "trace: %s contains control character 0x%02x", what, (unsigned)cp);
+    else
+        pec_error_set(err, PEC_ERR_INVALID, "trace: %s is not valid UTF-8 (byte 0x%02x at offset %zu)", what,
+                      (unsigned char)*bad, (size_t)(bad - s));
+    return -1;
 }
 
 /* check_bytes - any bytes are kept verbatim; only the size is bounded */

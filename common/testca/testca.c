@@ -11,7 +11,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include "pec/log.h"
-#include "pec/smime.h"
+#include "pec/testca.h"
 
 #define KEY_BITS 2048
 #define YEAR_SECONDS (365L * 24 * 3600)
