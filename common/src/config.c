@@ -17,7 +17,7 @@ struct config_snapshot {
     atomic_int refs;
     char **strings; /* every string the snapshot owns */
     size_t n_strings;
-    char **domains, **trust;
+    char **domains, **trust, **crls;
 };
 
 /* keep - remember an owned string so unref can free it */
@@ -68,7 +68,7 @@ static int valid_domain(const char *d)
     return 1;
 }
 
-enum key_kind { K_STRING, K_DOMAIN, K_LIST_DOMAINS, K_REPEAT, K_DIGEST, K_NUMBER, K_ENDPOINT };
+enum key_kind { K_STRING, K_DOMAIN, K_LIST_DOMAINS, K_REPEAT, K_DIGEST, K_NUMBER, K_ENDPOINT, K_BOOL, K_CRL_STALE };
 
 struct key_spec {
     const char *name;
@@ -87,6 +87,8 @@ static const struct key_spec key_table[] = {
     { "key_file", K_STRING, OFF(key_file), 0, 0 },
     { "chain_file", K_STRING, OFF(chain_file), 0, 0 },
     { "trust_file", K_REPEAT, OFF(trust_files), 0, 0 },
+    { "crl_file", K_REPEAT, OFF(crl_files), 0, 0 },
+    { "crl_stale", K_CRL_STALE, OFF(crl_stale_refuse), 0, 0 },
     { "index_file", K_STRING, OFF(index_file), 0, 0 },
     { "sign_digest", K_DIGEST, OFF(sign_digest), 0, 0 },
     { "node_id", K_NUMBER, OFF(node_id), 0, 9999 },
@@ -100,6 +102,8 @@ static const struct key_spec key_table[] = {
     { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
     { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },
     { "clamd_socket", K_ENDPOINT, OFF(clamd_socket), 0, 0 },
+    { "allow_untraced", K_BOOL, OFF(allow_untraced), 0, 0 },
+    { "allow_unscanned", K_BOOL, OFF(allow_unscanned), 0, 0 },
 };
 
 /* set_value - apply one key = value; -1 with err on a bad value */
@@ -142,8 +146,26 @@ static int set_value(struct config_snapshot *c, const struct key_spec *k, const 
     case K_REPEAT:
         if (*v == '\0')
             goto bad;
-        c->trust = push(c->trust, &c->pub.n_trust_files, keep(c, v, strlen(v)));
-        c->pub.trust_files = (const char *const *)c->trust;
+        if (k->offset == OFF(crl_files)) {
+            c->crls = push(c->crls, &c->pub.n_crl_files, keep(c, v, strlen(v)));
+            c->pub.crl_files = (const char *const *)c->crls;
+        } else {
+            c->trust = push(c->trust, &c->pub.n_trust_files, keep(c, v, strlen(v)));
+            c->pub.trust_files = (const char *const *)c->trust;
+        }
+        return 0;
+    case K_BOOL:
+        if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+            *(int *)(base + k->offset) = 1;
+        else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+            *(int *)(base + k->offset) = 0;
+        else
+            goto bad;
+        return 0;
+    case K_CRL_STALE:
+        if (strcasecmp(v, "warn") != 0 && strcasecmp(v, "refuse") != 0)
+            goto bad;
+        c->pub.crl_stale_refuse = strcasecmp(v, "refuse") == 0;
         return 0;
     case K_DIGEST:
         if (strcasecmp(v, "sha256") == 0 || strcasecmp(v, "sha-256") == 0)
@@ -226,6 +248,7 @@ static void free_snapshot(struct config_snapshot *c)
     free(c->strings);
     free(c->domains);
     free(c->trust);
+    free(c->crls);
     free(c);
 }
 

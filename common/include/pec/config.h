@@ -11,8 +11,11 @@
  *   service_address    overrides the service address
  *   managed_domains    space/comma separated user domains of this provider (required)
  *   cert_file, key_file  PEM signing certificate and key (required); chain_file  PEM intermediates
- *   trust_file         PEM CA file for verifying other providers (repeatable)
- *   index_file         provider index, .ldif or .ldif.p7m
+ *   trust_file         PEM CA file for verifying other providers (repeatable; required where we verify)
+ *   crl_file           CRL of a trust anchor's issuer, PEM or DER (repeatable): checked on every verification
+ *   crl_stale          warn | refuse [warn]: a CRL past its nextUpdate is used with a warning, or makes
+ *                      every signature it covers invalid until it is refreshed
+ *   index_file         provider index, .ldif or .ldif.p7m (or the copy imported into the database)
  *   sign_digest        sha256 | sha1 [sha256]
  *   node_id            0..9999, distinct per MTA node of the provider [0]
  *   max_recipients     [500]
@@ -25,7 +28,10 @@
  *   sendmail_command   how receipts are handed to Postfix without submit_address [/usr/sbin/sendmail]
  *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
  *   quarantine_dir     where infected messages are kept (30 months)
- *   clamd_socket       clamd to scan with: an absolute unix socket path or IPv4:PORT (none: no scan)
+ *   clamd_socket       clamd to scan with: an absolute unix socket path or IPv4:PORT (required)
+ *   allow_untraced     yes | no [no]: run without `database` (events only logged): a documented opt-out,
+ *                      logged at start; never for a provider in service
+ *   allow_unscanned    yes | no [no]: run without `clamd_socket` (nothing scanned), logged at start
  */
 #ifndef PEC_CONFIG_H
 #define PEC_CONFIG_H
@@ -44,6 +50,9 @@ struct pec_config {
     const char *cert_file, *key_file, *chain_file;
     const char *const *trust_files;
     size_t n_trust_files;
+    const char *const *crl_files;
+    size_t n_crl_files;
+    int crl_stale_refuse;         /* crl_stale = refuse */
     const char *index_file;
     enum pec_digest sign_digest;
     unsigned node_id;
@@ -57,6 +66,7 @@ struct pec_config {
     const char *mailbox_file;
     const char *quarantine_dir;
     const char *clamd_socket;
+    int allow_untraced, allow_unscanned;
 };
 
 /* pec_config_load - read and check a file; NULL with err naming the line on any problem */
