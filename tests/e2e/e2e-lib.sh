@@ -3,7 +3,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/net.sh"
 need_root "private Postfix, Dovecot, PostgreSQL"
 need_tools postfix dovecot swaks smtp-sink openssl xmllint
-[ -x "$N_PGBIN/initdb" ] || skip "PostgreSQL server not installed"
+pg_installed || skip "PostgreSQL server not installed"
 perl -MNet::SSLeay -e1 2>/dev/null || skip "swaks cannot do STARTTLS (libnet-ssleay-perl missing)"
 [ -x "$PEC_BUILD_DIR/tests/pec-testpki" ] || bail "pec-testpki not built"
 [ -f "$N_DTD" ] || bail "no daticert DTD at $N_DTD"

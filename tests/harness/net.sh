@@ -19,11 +19,11 @@
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
 # (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../db/pg.sh"
 N_DOMAINS=()
 N_USERS=${N_USERS:-"alice bob carol dora aperta:ordinary piena:quota posta-certificata"}
 N_CA=$T_TMP/pki/ca.pem
 N_DTD=$PEC_SHARED_DIR/spec/daticert.dtd
-N_PGBIN=${N_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 N_TLS=${N_TLS:-1}
 N_PEC=${N_PEC:-1}
 
@@ -71,32 +71,25 @@ n_pki() {
   chmod 755 "$d"; chmod 644 "$d"/*.pem "$d"/index.ldif; chmod 600 "$d"/*.key
 }
 
-# ---- PostgreSQL --------------------------------------------------------------------------------------
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# ---- PostgreSQL (tests/db/pg.sh) ---------------------------------------------------------------------
+# n_pg: the cluster in $T_TMP/pg, one migrated database per provider
 n_pg() {
   local d=$T_TMP/pg dom
-  [ -x "$N_PGBIN/initdb" ] || { echo "net: PostgreSQL server not installed" >&2; return 1; }
-  mkdir -p "$d/data" "$d/sock"
-  chown postgres: "$d/data" "$d/sock"; chmod 700 "$d/data"; chmod 755 "$d" "$d/sock"
-  as_postgres "$N_PGBIN/initdb" -D "$d/data" -A trust -E UTF8 --locale=C -U postgres >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; return 1; }
-  printf 'max_connections = 100\nshared_buffers = 64MB\nsynchronous_commit = on\nlog_min_messages = warning\n' >> "$d/data/postgresql.conf"
-  N_PGPORT=$(free_port)
-  at_exit n_pg_stop
-  as_postgres "$N_PGBIN/pg_ctl" -D "$d/data" -l "$d/data/server.log" -w -t 30 \
-    -o "-p $N_PGPORT -k $d/sock -c listen_addresses=127.0.0.1" start >/dev/null || { cat "$d/data/server.log" >&2; return 1; }
+  pg_installed || { echo "net: PostgreSQL server not installed" >&2; return 1; }
+  at_exit n_pg_stop # before starting: a cluster that started halfway is stopped too
+  pg_start "$d" 100 || return 1
+  N_PGPORT=$PG_PORT
   for dom in "${N_DOMAINS[@]}"; do
-    "$N_PGBIN/psql" -X -q -h "$d/sock" -p "$N_PGPORT" -U postgres -d postgres -c "CREATE DATABASE pec_$(n_key "$dom")" >/dev/null || return 1
+    pg_createdb "$d" "$N_PGPORT" "pec_$(n_key "$dom")" || return 1
     "$PECCTL" db migrate --db "$(n_db "$dom")" >"$d/migrate-$(n_key "$dom").log" 2>&1 || { cat "$d/migrate-$(n_key "$dom").log" >&2; return 1; }
   done
 }
-n_db() { echo "host=$T_TMP/pg/sock port=$N_PGPORT user=postgres dbname=pec_$(n_key "$1")"; }
-n_psql() { local dom=$1; shift; "$N_PGBIN/psql" -X -q -h "$T_TMP/pg/sock" -p "$N_PGPORT" -U postgres -d "pec_$(n_key "$dom")" "$@"; }
-# n_pg_stop: its clients (our processes) first, then a fast stop
-n_pg_stop() {
-  stop_tracked
-  [ -f "$T_TMP/pg/data/postmaster.pid" ] && as_postgres "$N_PGBIN/pg_ctl" -D "$T_TMP/pg/data" -m immediate -w -t 20 stop >/dev/null 2>&1
-  return 0
-}
+# n_db DOMAIN: the provider's conninfo
+n_db() { pg_conninfo "$T_TMP/pg" "$N_PGPORT" "pec_$(n_key "$1")"; }
+# n_psql DOMAIN [PSQL-ARG...]: psql on the provider's database
+n_psql() { local dom=$1; shift; pg_psql "$T_TMP/pg" "$N_PGPORT" "pec_$(n_key "$dom")" "$@"; }
+# n_pg_stop: the cleanup step: its clients (our processes) first, then the cluster
+n_pg_stop() { stop_tracked; pg_stop "$T_TMP/pg"; }
 
 # ---- one provider ------------------------------------------------------------------------------------
 # n_provider DOMAIN: write its configuration files (ports of every provider must be allocated first)
