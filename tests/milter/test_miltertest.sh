@@ -9,15 +9,7 @@ h_example_provider "$T_TMP/sendmail" "max_recipients = 3
 max_message_size = 60000" || bail "pecctl example"
 h_index_add_aruba
 printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$T_TMP/mailboxes"
-mkdir -p "$T_TMP/sent"
-cat > "$T_TMP/sendmail" <<SH
-#!/bin/sh
-# records what the milter hands to "sendmail": arguments and message
-n=\$(ls "$T_TMP/sent" | wc -l)
-echo "\$*" > "$T_TMP/sent/\$n.args"
-cat > "$T_TMP/sent/\$n.eml"
-SH
-chmod +x "$T_TMP/sendmail"
+recording_sendmail
 for role in access reception; do
   port=$(free_port)
   h_bg "milter-$role" "$H_MILTER" -c "$T_TMP/provider.conf" -r $role -s inet:"$port"@127.0.0.1

@@ -1,5 +1,6 @@
 # lib.sh - the one library of the shell tests: paths, a temporary folder, cleanup at exit that every layer
-# adds to (none replaces another's trap), free ports, bounded waits, skips and the pass/fail tally.
+# adds to (none replaces another's trap), free ports, bounded waits, skips and the pass/fail tally, and a
+# recording sendmail.
 # Layers source it: tests/harness/lib.sh (private Postfix), tests/harness/net.sh (two providers),
 # tests/lmtp/dovecot-env.sh (private Dovecot LMTP), tests/db/pg_harness.sh (throwaway PostgreSQL).
 [ -n "${T_LIB_LOADED:-}" ] && return 0 # sourced by a layer and again by its test: one folder, one trap
@@ -39,6 +40,21 @@ bail() { fail "$@"; done_tests; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root ($*)"; }
 # need_tools TOOL...: skip when one of them is not installed
 need_tools() { local t; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip "$t not installed"; done; }
+
+# ---- fixtures ----
+# recording_sendmail: $T_TMP/sendmail, a sendmail command for tests without an MTA: call N keeps its
+# arguments in $T_TMP/sent/N.args and the message it was handed in $T_TMP/sent/N.eml
+recording_sendmail() {
+  mkdir -p "$T_TMP/sent"
+  cat > "$T_TMP/sendmail" <<SH
+#!/bin/sh
+# records what it is handed: arguments and message
+n=\$(ls "$T_TMP/sent" | wc -l)
+echo "\$*" > "$T_TMP/sent/\$n.args"
+cat > "$T_TMP/sent/\$n.eml"
+SH
+  chmod +x "$T_TMP/sendmail"
+}
 
 # ---- ports and bounded waits ----
 # free_ports COUNT: COUNT TCP ports free on 127.0.0.1 now, distinct (bound together)
