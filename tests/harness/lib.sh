@@ -76,6 +76,35 @@ CONF
   wait_port "$port"
 }
 
+# h_dovecot_plugins DIR PLUGIN-SO: DIR, a delivery Dovecot's mail_plugin_dir: our plugin (from the build
+# dir) and Dovecot's own quota plugin
+h_dovecot_plugins() {
+  ln -sf "$2" "$1/lib95_pec_plugin.so"
+  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$1/lib10_quota_plugin.so"
+}
+
+# h_dovecot_mail_conf PLUGIN-DIR DOMAIN SUBMISSION-HOST: the dovecot.conf lines every delivery Dovecot
+# shares: mail as nobody in ~/Maildir, quota plugin, receipts submitted to SUBMISSION-HOST, a full mailbox
+# refused for good (an avviso di mancata consegna, not a retry)
+h_dovecot_mail_conf() {
+  cat <<CONF
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_location = maildir:~/Maildir
+mail_plugin_dir = $1
+mail_plugins = quota
+hostname = mx.$2
+postmaster_address = postmaster@$2
+submission_host = $3
+lmtp_rcpt_check_quota = no
+lda_mailbox_autocreate = yes
+quota_full_tempfail = no
+CONF
+}
+
 # h_main_cf DIR DOMAIN AUTH-PORT: the main.cf lines every private instance shares: queue, data and log
 # under DIR, relaying for DOMAIN only, SASL through Dovecot's auth port, no DNS, short retry times,
 # 8-bit content never rewritten (it would break signatures), milter failures are 4xx

@@ -158,8 +158,7 @@ ${N_CONF_EXTRA:-}
 CONF
   chmod 644 "$d/provider.conf"
   # ---- Dovecot: LMTP with the pec plugin, SASL for Postfix, IMAP over TLS ----
-  ln -sf "$PEC_BUILD_DIR/dovecot-plugin/lib95_pec_plugin.so" "$d/modules/lib95_pec_plugin.so"
-  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$d/modules/lib10_quota_plugin.so"
+  h_dovecot_plugins "$d/modules" "$PEC_BUILD_DIR/dovecot-plugin/lib95_pec_plugin.so"
   local protocols="lmtp" imap_conf=""
   if [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ]; then
     protocols="lmtp imap"
@@ -185,20 +184,7 @@ ssl = $([ "$N_TLS" = 1 ] && echo required || echo no)
 $([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$T_TMP/pki/tls-$dom.pem" "$T_TMP/pki/tls-$dom.key")
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_location = maildir:~/Maildir
-mail_plugin_dir = $d/modules
-mail_plugins = quota
-hostname = mx.$dom
-postmaster_address = postmaster@$dom
-submission_host = 127.0.0.1:$INJ
-lmtp_rcpt_check_quota = no
-lda_mailbox_autocreate = yes
-quota_full_tempfail = no
+$(h_dovecot_mail_conf "$d/modules" "$dom" "127.0.0.1:$INJ")
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $d/users

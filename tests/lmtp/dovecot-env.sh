@@ -1,5 +1,5 @@
 # dovecot-env.sh - a private Dovecot (LMTP only) and a Postfix smtp-sink capture, for the lmtp tests;
-# a layer on tests/sh/lib.sh (which it sources).
+# a layer on tests/sh/lib.sh, sharing the Dovecot pieces of tests/harness/lib.sh (it sources both).
 #
 # Everything lives under $DC_DIR; ports are chosen at run time; every process started here is stopped
 # by pid in dc_cleanup, a cleanup step of the library's EXIT trap (also on failure).  Bounded waits only.
@@ -8,6 +8,7 @@
 # lda, e.g. "sieve pec"; default pec); DC_DIR [$T_TMP/dc], DC_PLUGIN_SO (the plugin built in the build
 # dir) [$PEC_PLUGIN_SO], DC_PEC_CONF (provider config for the plugin) [$T_TMP/provider.conf].
 . "$(dirname "${BASH_SOURCE[0]}")/../sh/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh" # the Dovecot pieces it shares with net.sh
 
 # dc_require: skip unless this machine can run the private Dovecot; fail when our build is incomplete
 dc_require() {
@@ -28,8 +29,7 @@ dc_setup() {
   chmod 755 "$DC_DIR" "$DC_DIR/home"
   chown nobody:nogroup "$DC_DIR/home"
   # The plugin directory: our plugin from the build dir, Dovecot's own quota plugin next to it.
-  ln -sf "$DC_PLUGIN_SO" "$DC_DIR/modules/lib95_pec_plugin.so"
-  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$DC_DIR/modules/lib10_quota_plugin.so"
+  h_dovecot_plugins "$DC_DIR/modules" "$DC_PLUGIN_SO"
   # Pigeonhole (dovecot-sieve), when installed: the plugin must wrap its delivery hook
   if [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]; then
     ln -sf /usr/lib/dovecot/modules/lib90_sieve_plugin.so "$DC_DIR/modules/lib90_sieve_plugin.so"
@@ -44,20 +44,7 @@ protocols = lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_location = maildir:~/Maildir
-mail_plugin_dir = $DC_DIR/modules
-mail_plugins = quota
-hostname = mx.pec-esempio.test
-postmaster_address = postmaster@pec-esempio.test
-submission_host = 127.0.0.1:$DC_SINK_PORT
-lmtp_rcpt_check_quota = no
-lda_mailbox_autocreate = yes
-quota_full_tempfail = no
+$(h_dovecot_mail_conf "$DC_DIR/modules" pec-esempio.test "127.0.0.1:$DC_SINK_PORT")
 passdb {
   driver = passwd-file
   args = $DC_DIR/users
