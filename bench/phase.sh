@@ -9,7 +9,6 @@
 set -u
 MODE=$1 OUT=$2 RATE=${3:-}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-. "$SRC/tests/harness/lib.sh"
 [ "$MODE" = plain ] && N_PEC=0
 . "$SRC/tests/harness/net.sh"
 N=${BENCH_MESSAGES:-2000} SIZE=${BENCH_SIZE:-5120} CONNS=${BENCH_CONNS:-4} LIMIT=${BENCH_PHASE_SECONDS:-200}

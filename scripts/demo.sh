@@ -18,9 +18,8 @@ for p in libnet-ssleay-perl libio-socket-ssl-perl; do dpkg -s "$p" >/dev/null 2>
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null || { echo "demo: cannot install ${missing[*]}" >&2; exit 1; }
 fi
-. "$SRC/tests/harness/lib.sh"
 . "$SRC/tests/harness/net.sh"
-[ -x "$H_BUILD/tests/pec-testpki" ] || { echo "demo: $H_BUILD is not built (make build)" >&2; exit 1; }
+[ -x "$PEC_BUILD_DIR/tests/pec-testpki" ] || { echo "demo: $PEC_BUILD_DIR is not built (make build)" >&2; exit 1; }
 [ -f "$N_DTD" ] || { echo "demo: no daticert DTD at $N_DTD" >&2; exit 1; }
 
 A=pec-a.test B=pec-b.test
@@ -46,11 +45,11 @@ sent() {
   else say "$what" "UNEXPECTED: $(n_reply "$out")"; FAILS=$((FAILS + 1)); fi
 }
 
-printf 'Contratto di fornitura: vedi allegato.\n' > "$H_T/contratto.txt"
+printf 'Contratto di fornitura: vedi allegato.\n' > "$T_TMP/contratto.txt"
 echo "Messages sent:"
 # 1. A -> B, one To, one Cc, an attachment
 out=$(n_submit $A alice --to bob@$B,carol@$B --header "To: bob@$B" --header "Cc: carol@$B" \
-      --header "Subject: Demo 1 contratto" --body "In allegato il contratto." --attach "$H_T/contratto.txt")
+      --header "Subject: Demo 1 contratto" --body "In allegato il contratto." --attach "$T_TMP/contratto.txt")
 sent "1. alice@$A -> bob@$B (To), carol@$B (Cc), attachment" "$out" accept
 expect alice@$A "1: accettazione" "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Demo 1 "
 expect posta-certificata@$A "1: presa in carico from $B" "^X-Ricevuta: presa-in-carico" "^Subject: PRESA IN CARICO: Demo 1 "
@@ -67,7 +66,7 @@ expect dora@$A "2: busta in dora's mailbox" "^X-Trasporto: posta-certificata" "^
 
 # 3. A -> B asking for a breve receipt
 out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "X-TipoRicevuta: breve" \
-      --header "Subject: Demo 3 ricevuta breve" --body "Ricevuta breve, per favore." --attach "$H_T/contratto.txt")
+      --header "Subject: Demo 3 ricevuta breve" --body "Ricevuta breve, per favore." --attach "$T_TMP/contratto.txt")
 sent "3. alice@$A -> bob@$B, X-TipoRicevuta: breve" "$out" accept
 expect alice@$A "3: accettazione" "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Demo 3 "
 expect alice@$A "3: consegna breve (attachment replaced by its hash)" "^X-Ricevuta: avvenuta-consegna" "^Subject: CONSEGNA: Demo 3 " "contratto\.txt\.hash"
@@ -122,10 +121,10 @@ done
 sleep 1 # late extra messages, if any, are part of the account too
 echo
 echo "Signature and daticert.xml checks (openssl smime -verify -CAfile ca.pem, xmllint --dtdvalid):"
-n_verify_all > "$H_T/verify.txt"
+n_verify_all > "$T_TMP/verify.txt"
 nbad=$?
 echo "  $N_VERIFIED messages checked, $nbad failed"
-sed 's/^/  /' "$H_T/verify.txt"
+sed 's/^/  /' "$T_TMP/verify.txt"
 FAILS=$((FAILS + nbad))
 
 n_copy_mail "$OUT/mail"
@@ -133,7 +132,7 @@ cp "$N_CA" "$OUT/ca.pem"
 echo
 echo "Mailboxes (copied to $OUT/mail/<domain>/<user>/):"
 python3 "$SRC/scripts/mailbox-report.py" "$OUT/mail"
-grep -h "TLS connection established" "$H_T"/net-*/postfix/postfix.log | grep -q "postfix/smtp\[" &&
+grep -h "TLS connection established" "$T_TMP"/net-*/postfix/postfix.log | grep -q "postfix/smtp\[" &&
   echo && echo "Provider to provider: STARTTLS, certificate verified against $OUT/ca.pem"
 echo
 if [ $FAILS = 0 ]; then

@@ -9,14 +9,7 @@ DTD=$PEC_SHARED_DIR/spec/daticert.dtd
 psql_q() { $PEC_TEST_PSQL -At -c "$1" >/dev/null 2>&1; }
 "$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || fail "migrate"
 "$PECCTL" example --out "$T_TMP/pki" >/dev/null || fail "example"
-mkdir -p "$T_TMP/sent"
-cat > "$T_TMP/sendmail" <<SH
-#!/bin/sh
-n=\$(ls "$T_TMP/sent" | wc -l)
-echo "\$*" > "$T_TMP/sent/\$n.args"
-cat > "$T_TMP/sent/\$n.eml"
-SH
-chmod +x "$T_TMP/sendmail"
+recording_sendmail
 cat > "$T_TMP/provider.conf" <<CONF
 provider_name = "Gestore Esempio S.p.A."
 mail_domain = pec-esempio.test

@@ -3,8 +3,8 @@
 # a signed avviso di non accettazione in the sender's mailbox; a virus (real clamd, EICAR test
 # signature) gives the non accettazione per virus; plaintext or unauthenticated submission is refused.
 . "$(dirname "$0")/e2e-lib.sh"
-command -v clamd >/dev/null || h_skip "clamd not installed"
-h_clamd e2e || { h_fail "clamd did not start"; h_done; exit 1; }
+need_tools clamd
+h_clamd e2e || bail "clamd did not start"
 N_CLAMD_SOCKET=$HC_SOCKET
 N_CONF_EXTRA="max_recipients = 3
 max_message_size = 300000"
@@ -23,16 +23,16 @@ refuse rcpt "Acc rcpt" --to bob@$B --header "To: bob@$B, carol@$B" --header "Sub
 # Postfix drops Bcc: headers before the milter; the Bcc recipient shows as an RCPT missing from To/Cc
 refuse 'rcpt|bcc' "Acc bcc" --to bob@$B,carol@$B --header "To: bob@$B" --header "Bcc: carol@$B" --header "Subject: Acc bcc"
 refuse recipients "Acc many" --to bob@$B,carol@$B,dora@$B,alice@$B --header "To: bob@$B, carol@$B, dora@$B, alice@$B" --header "Subject: Acc many"
-head -c 120000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$H_T/big.txt"
-refuse size "Acc size" --to bob@$B,carol@$B,dora@$B --header "To: bob@$B, carol@$B, dora@$B" --header "Subject: Acc size" --attach "$H_T/big.txt"
+head -c 120000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$T_TMP/big.txt"
+refuse size "Acc size" --to bob@$B,carol@$B,dora@$B --header "To: bob@$B, carol@$B, dora@$B" --header "Subject: Acc size" --attach "$T_TMP/big.txt"
 # (a missing Date cannot be shown here: Postfix's cleanup adds one for local clients before the milter)
-printf 'From: alice@%s\r\nTo: bob@%s\r\nSubject: Acc syntax\r\nDate: %s\r\nMessage-ID: <nob@client.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\nA multipart without boundary.\r\n' $A $B "$(date -R)" > "$H_T/syntax.eml"
-refuse syntax "Acc syntax" --to bob@$B --data "$H_T/syntax.eml"
-h_eicar > "$H_T/eicar.com"
-out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "Subject: Acc virus" --attach "$H_T/eicar.com")
+printf 'From: alice@%s\r\nTo: bob@%s\r\nSubject: Acc syntax\r\nDate: %s\r\nMessage-ID: <nob@client.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\nA multipart without boundary.\r\n' $A $B "$(date -R)" > "$T_TMP/syntax.eml"
+refuse syntax "Acc syntax" --to bob@$B --data "$T_TMP/syntax.eml"
+h_eicar > "$T_TMP/eicar.com"
+out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "Subject: Acc virus" --attach "$T_TMP/eicar.com")
 e2e_expect "virus at the access point" "$out" refuse "\\(virus\\).*Eicar-Test-Signature"
 e2e_wait "non accettazione per virus" alice@$A 1 "^X-Ricevuta: non-accettazione" "^X-VerificaSicurezza: errore" "Acc virus"
-ls "$(n_get $A DIR)"/quarantine/*.eml >/dev/null 2>&1 && h_ok || h_fail "infected submission not quarantined"
+ls "$(n_get $A DIR)"/quarantine/*.eml >/dev/null 2>&1 && ok || fail "infected submission not quarantined"
 
 # nothing refused ever reached B
 sleep 2
@@ -42,10 +42,10 @@ e2e_none "refused messages delivered" carol@$B "Acc "
 # the submission service: no AUTH without TLS, no relay without AUTH
 out=$(swaks --server 127.0.0.1:"$(n_get $A SUB)" --auth PLAIN --auth-user alice@$A --auth-password secret \
       --from alice@$A --to bob@$B --timeout 30 2>&1)
-grep -qE "^<(-|\*\*) +250.*(AUTH|STARTTLS)" <<<"$out" && grep -qE "AUTH" <<<"$(grep -E '^<-' <<<"$out" | grep -v STARTTLS | grep 250-AUTH)" && h_fail "AUTH offered without TLS" || h_ok
-n_accepted "$out" && h_fail "plaintext submission accepted" || h_ok
+grep -qE "^<(-|\*\*) +250.*(AUTH|STARTTLS)" <<<"$out" && grep -qE "AUTH" <<<"$(grep -E '^<-' <<<"$out" | grep -v STARTTLS | grep 250-AUTH)" && fail "AUTH offered without TLS" || ok
+n_accepted "$out" && fail "plaintext submission accepted" || ok
 out=$(swaks --server 127.0.0.1:"$(n_get $A SUB)" --tls --from alice@$A --to bob@$B --timeout 30 2>&1)
-n_refused "$out" && h_ok || h_fail "unauthenticated submission not refused: $(n_reply "$out")"
+n_refused "$out" && ok || fail "unauthenticated submission not refused: $(n_reply "$out")"
 
 # and a normal submission still goes through with the same configuration
 out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "Subject: Acc ok" --body "ok")
@@ -53,4 +53,4 @@ e2e_expect "valid submission" "$out" accept
 e2e_wait "accettazione" alice@$A 1 "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Acc ok$"
 e2e_wait "consegna" alice@$A 1 "^X-Ricevuta: avvenuta-consegna" "^Subject: CONSEGNA: Acc ok$"
 e2e_verify_everything
-h_done
+done_tests

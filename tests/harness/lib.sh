@@ -1,110 +1,48 @@
-# lib.sh - the test harness: private Postfix, Dovecot (auth), pec-emitter/pec-emitter and capture sinks on
-# loopback, in a temporary folder, with ports chosen at run time; everything stopped at exit.
+# lib.sh - the Postfix harness, a layer on tests/sh/lib.sh: private Postfix, Dovecot (auth),
+# pec-milter/pec-emitter, clamd and capture sinks on loopback, in $T_TMP, with ports chosen at run time;
+# everything stopped at exit (the library's cleanup steps and tracked pids).
 # Source it from a test script; it needs PEC_BUILD_DIR (the CMake build folder) and PEC_SRC_DIR.
-set -u
-# Debian's tools first: a version manager's python3 shim (pyenv) costs a second per call
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-H_SRC=${PEC_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-H_BUILD=${PEC_BUILD_DIR:-$H_SRC/build}
-[ -d "$H_BUILD" ] && H_BUILD=$(cd "$H_BUILD" && pwd)
-H_PECCTL=$H_BUILD/common/pecctl
-H_MILTER=$H_BUILD/milter/pec-milter
-H_EMITTER=$H_BUILD/emitter/pec-emitter
-H_T=$(mktemp -d /tmp/pec-harness.XXXXXX)
-chmod 755 "$H_T"
-H_PASS=0
-H_FAIL=0
-: > "$H_T/pids"
-: > "$H_T/postfix-instances"
+T_TMP_NAME=${T_TMP_NAME:-pec-harness}
+. "$(dirname "${BASH_SOURCE[0]}")/../sh/lib.sh"
+H_MILTER=$PEC_BUILD_DIR/milter/pec-milter
+H_EMITTER=$PEC_BUILD_DIR/emitter/pec-emitter
 
-# h_cleanup: stop every process we started and every Postfix instance, remove the folder
-h_cleanup() {
-  [ -n "${H_TIMING:-}" ] && echo "$(date +%T) cleanup start" >&2
-  local d pid
-  while read -r d; do [ -n "$d" ] && postfix -c "$d" stop >/dev/null 2>&1; done < "$H_T/postfix-instances"
-  while read -r pid; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done < "$H_T/pids"
-  for _ in $(seq 1 30); do
-    alive=0
-    while read -r pid; do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1; done < "$H_T/pids"
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  while read -r pid; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done < "$H_T/pids"
-  # extra stop commands registered by other harness files (net.sh: PostgreSQL), one per line
-  if [ -f "$H_T/cleanup-hooks" ]; then
-    while read -r d; do [ -n "$d" ] && eval "$d" </dev/null; done < "$H_T/cleanup-hooks"
-  fi
-  if [ "${H_KEEP:-0}" = 1 ]; then echo "harness: kept $H_T" >&2; else rm -rf "$H_T"; fi
-}
-trap h_cleanup EXIT
-
-h_ok() { H_PASS=$((H_PASS + 1)); }
-h_fail() { H_FAIL=$((H_FAIL + 1)); echo "FAIL: $*" >&2; }
-# h_check DESCRIPTION COMMAND...: pass when the command exits 0
-h_check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then h_ok; else h_fail "$d"; fi; }
-h_done() { echo "$H_PASS passed, $H_FAIL failed"; [ "$H_FAIL" -eq 0 ]; }
-h_skip() { echo "skipped: $*"; exit 77; }
-
-# h_port: a free TCP port on 127.0.0.1
-h_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# h_wait_port PORT [SECONDS]: until something listens there
-h_wait_port() {
-  local i
-  for i in $(seq 1 $((${2:-10} * 10))); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# h_wait COUNT-COMMAND TARGET [SECONDS]: until the command prints a number >= TARGET
-h_wait() {
-  local cmd=$1 target=$2 secs=${3:-20} i n
-  for i in $(seq 1 $((secs * 10))); do
-    n=$(eval "$cmd" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge "$target" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# h_bg NAME COMMAND...: start a daemon in the background, logging to $H_T/NAME.log
+# h_bg NAME COMMAND...: start a daemon in the background, logging to $T_TMP/NAME.log
 h_bg() {
   local name=$1; shift
-  "$@" >"$H_T/$name.log" 2>&1 &
-  echo $! >> "$H_T/pids"
-  echo $! > "$H_T/$name.pid"
+  "$@" >"$T_TMP/$name.log" 2>&1 &
+  track_pid $!
+  echo $! > "$T_TMP/$name.pid"
   disown $!
 }
 
-# h_sink NAME PORT [lmtp]: an smtp-sink (Postfix's test server) writing every transaction to $H_T/sink-NAME/
+# h_sink NAME PORT [lmtp]: an smtp-sink (Postfix's test server) writing every transaction to $T_TMP/sink-NAME/
 h_sink() {
   local name=$1 port=$2 lmtp=${3:-}
-  mkdir -p "$H_T/sink-$name"
-  h_bg "sink-$name" smtp-sink ${lmtp:+-L} -u root -d "$H_T/sink-$name/%H%M%S." 127.0.0.1:"$port" 64
-  h_wait_port "$port"
+  mkdir -p "$T_TMP/sink-$name"
+  h_bg "sink-$name" smtp-sink ${lmtp:+-L} -u root -d "$T_TMP/sink-$name/%H%M%S." 127.0.0.1:"$port" 64
+  wait_port "$port"
 }
 
 # h_sink_count NAME: number of captured transactions
-h_sink_count() { find "$H_T/sink-$1" -type f 2>/dev/null | wc -l; }
+h_sink_count() { find "$T_TMP/sink-$1" -type f 2>/dev/null | wc -l; }
 
 # h_sink_messages NAME OUTDIR: extract each captured message (without smtp-sink's envelope preface)
 h_sink_messages() {
   local name=$1 out=$2 f n=0
   mkdir -p "$out"
-  for f in "$H_T/sink-$name"/*; do
+  for f in "$T_TMP/sink-$name"/*; do
     [ -f "$f" ] || continue
     n=$((n + 1))
-    python3 "$H_SRC/tests/harness/sinkmsg.py" "$f" > "$out/$n.eml"
-    python3 "$H_SRC/tests/harness/sinkmsg.py" --rcpt "$f" > "$out/$n.rcpt"
+    python3 "$PEC_SRC_DIR/tests/harness/sinkmsg.py" "$f" > "$out/$n.eml"
+    python3 "$PEC_SRC_DIR/tests/harness/sinkmsg.py" --rcpt "$f" > "$out/$n.rcpt"
   done
 }
 
 # h_dovecot_auth NAME PORT USERS-FILE: a Dovecot that only authenticates (SASL for Postfix)
 h_dovecot_auth() {
   local name=$1 port=$2 users=$3
-  local d=$H_T/dovecot-$name
+  local d=$T_TMP/dovecot-$name
   mkdir -p "$d/base" "$d/state"
   cat > "$d/dovecot.conf" <<CONF
 base_dir = $d/base
@@ -134,10 +72,37 @@ service anvil {
 default_internal_user = dovenull
 default_login_user = dovenull
 CONF
-  dovecot -c "$d/dovecot.conf" -F >"$H_T/dovecot-$name.out" 2>&1 &
-  echo $! >> "$H_T/pids"
-  disown $!
-  h_wait_port "$port"
+  h_bg "dovecot-$name" dovecot -c "$d/dovecot.conf" -F
+  wait_port "$port"
+}
+
+# h_dovecot_plugins DIR PLUGIN-SO: DIR, a delivery Dovecot's mail_plugin_dir: our plugin (from the build
+# dir) and Dovecot's own quota plugin
+h_dovecot_plugins() {
+  ln -sf "$2" "$1/lib95_pec_plugin.so"
+  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$1/lib10_quota_plugin.so"
+}
+
+# h_dovecot_mail_conf PLUGIN-DIR DOMAIN SUBMISSION-HOST: the dovecot.conf lines every delivery Dovecot
+# shares: mail as nobody in ~/Maildir, quota plugin, receipts submitted to SUBMISSION-HOST, a full mailbox
+# refused for good (an avviso di mancata consegna, not a retry)
+h_dovecot_mail_conf() {
+  cat <<CONF
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_location = maildir:~/Maildir
+mail_plugin_dir = $1
+mail_plugins = quota
+hostname = mx.$2
+postmaster_address = postmaster@$2
+submission_host = $3
+lmtp_rcpt_check_quota = no
+lda_mailbox_autocreate = yes
+quota_full_tempfail = no
+CONF
 }
 
 # h_main_cf DIR DOMAIN AUTH-PORT: the main.cf lines every private instance shares: queue, data and log
@@ -165,7 +130,7 @@ transport_maps = texthash:$d/etc/transport
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
 maillog_file = $d/postfix.log
-maillog_file_prefixes = $H_T
+maillog_file_prefixes = $T_TMP
 disable_mime_output_conversion = yes
 milter_default_action = tempfail
 non_smtpd_milters =
@@ -211,13 +176,13 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 CONF
 }
 
-# h_postfix NAME: a private Postfix instance in $H_T/postfix-NAME.  Before calling, set:
+# h_postfix NAME: a private Postfix instance in $T_TMP/postfix-NAME.  Before calling, set:
 #   HP_DOMAIN (our PEC domain), HP_SUBMIT / HP_MX (ports of the submission and port-25 services),
 #   HP_MILTER_ACCESS / HP_MILTER_RECEPTION (milter ports), HP_AUTH (Dovecot auth port),
 #   HP_TRANSPORT (lines of the transport map).  Sets HP_DIR (its config folder) for sendmail -C.
 h_postfix() {
   local name=$1
-  local d=$H_T/postfix-$name
+  local d=$T_TMP/postfix-$name
   mkdir -p "$d/etc" "$d/queue" "$d/data"
   chown postfix "$d/data"
   printf '%s\n' "$HP_TRANSPORT" > "$d/etc/transport"
@@ -238,22 +203,25 @@ CONF
     h_master_internal
   } > "$d/etc/master.cf"
   HP_DIR=$d/etc
-  echo "$d/etc" >> "$H_T/postfix-instances"
+  at_exit h_postfix_stop "$d/etc"
   [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix start" >&2
   postfix -c "$d/etc" start >"$d/start.log" 2>&1 || { cat "$d/start.log" "$d/postfix.log" >&2; return 1; }
   [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix started" >&2
-  h_wait_port "$HP_SUBMIT" && h_wait_port "$HP_MX"
+  wait_port "$HP_SUBMIT" && wait_port "$HP_MX"
   [ -n "${H_TIMING:-}" ] && echo "$(date +%T.%N | cut -c1-12) postfix listening" >&2
   return 0
 }
 
+# h_postfix_stop CONFIG-DIR: the cleanup step of an instance (registered before it starts)
+h_postfix_stop() { postfix -c "$1" stop >/dev/null 2>&1; }
+
 # h_postfix_log NAME: the instance's log
-h_postfix_log() { cat "$H_T/postfix-$1/postfix.log" 2>/dev/null; }
+h_postfix_log() { cat "$T_TMP/postfix-$1/postfix.log" 2>/dev/null; }
 
 # h_clamd NAME: a real clamd whose only signature is the EICAR test file's (no download needed);
 # sets HC_SOCKET to its socket path
 h_clamd() {
-  local d=$H_T/clamd-$1
+  local d=$T_TMP/clamd-$1
   mkdir -p "$d/db" "$d/tmp"
   printf '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n' > "$d/db/eicar.hdb"
   cat > "$d/clamd.conf" <<CONF
@@ -266,35 +234,33 @@ ScanMail yes
 CONF
   h_bg "clamd-$1" clamd -c "$d/clamd.conf"
   HC_SOCKET=$d/clamd.sock
-  local i
-  for i in $(seq 1 100); do [ -S "$HC_SOCKET" ] && return 0; sleep 0.1; done
-  return 1
+  wait_until 10 test -S "$HC_SOCKET"
 }
 
 # h_eicar: the EICAR anti-virus test string (68 bytes), standard and harmless
 h_eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR' '-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'; }
 
 # h_example_provider SENDMAIL-COMMAND [EXTRA-CONFIG-LINES]: the provider "Gestore Esempio" of `pecctl
-# example`: its PKI and index in PKI=$H_T/pki, D=pec-esempio.test, configuration $H_T/provider.conf with
-# its outbox in $H_T/outbox and its mailbox list in $H_T/mailboxes (the caller writes the list)
+# example`: its PKI and index in PKI=$T_TMP/pki, D=pec-esempio.test, configuration $T_TMP/provider.conf with
+# its outbox in $T_TMP/outbox and its mailbox list in $T_TMP/mailboxes (the caller writes the list)
 h_example_provider() {
-  PKI=$H_T/pki
+  PKI=$T_TMP/pki
   D=pec-esempio.test
-  "$H_PECCTL" example --out "$PKI" >/dev/null || return 1
-  mkdir -p "$H_T/outbox"
-  cat > "$H_T/provider.conf" <<CONF
+  "$PECCTL" example --out "$PKI" >/dev/null || return 1
+  mkdir -p "$T_TMP/outbox"
+  cat > "$T_TMP/provider.conf" <<CONF
 provider_name = "Gestore Esempio S.p.A."
 mail_domain = $D
 managed_domains = $D
 cert_file = $PKI/provider.pem
 key_file = $PKI/provider.key
 index_file = $PKI/index.ldif
-outbox_dir = $H_T/outbox
+outbox_dir = $T_TMP/outbox
 marker_domain = outbox.pec.invalid
 sendmail_command = $1
-mailbox_file = $H_T/mailboxes
+mailbox_file = $T_TMP/mailboxes
 CONF
-  [ -z "${2:-}" ] || printf '%s\n' "$2" >> "$H_T/provider.conf"
+  [ -z "${2:-}" ] || printf '%s\n' "$2" >> "$T_TMP/provider.conf"
 }
 
 # h_index_add_aruba: list the signer of the real Aruba 2014 samples (../shared/samples) in $PKI/index.ldif

@@ -1,7 +1,7 @@
 # net.sh - two (or more) PEC providers on one machine: the harness of `make demo`, the e2e tests and
-# `make bench`.  Source it after lib.sh.
+# `make bench`.  A layer on the Postfix harness (tests/harness/lib.sh, which it sources).
 #
-# n_net_start [DOMAIN...] (default pec-a.test pec-b.test) builds and starts, everything under $H_T:
+# n_net_start [DOMAIN...] (default pec-a.test pec-b.test) builds and starts, everything under $T_TMP:
 #   - one test CA and a signing certificate per provider (tests/tools/pec-testpki), an index LDIF
 #     listing every provider, a TLS server certificate per provider (openssl, same CA)
 #   - one PostgreSQL cluster, one migrated database per provider (pec_<x>)
@@ -10,62 +10,56 @@
 #     (TLS required: plaintext from a provider is refused) and a loopback-only injection port without
 #     milter (receipts submitted by the Dovecot plugin)
 # Every port is chosen at run time; providers are told apart by port on 127.0.0.1.  Everything is
-# stopped by lib.sh's h_cleanup (pids, Postfix instances, PostgreSQL through $H_T/cleanup-hooks).
+# stopped at exit by cleanup steps (tests/sh/lib.sh): Postfix instances, then our processes, PostgreSQL,
+# strays.
 #
 # Set before n_net_start: N_SENDMAIL (sendmail binary of the provider config), N_INDEX_ONLY (domains in the index, not started), N_PEC=0 (plain Postfix + Dovecot: no milter, no plugin), N_CONF_EXTRA (more provider.conf lines), N_EXTRA_TRANSPORT (more transport map lines), N_CLAMD_SOCKET (clamd_socket of
 # both providers), N_TLS=0 (no TLS anywhere), N_USERS.
 # Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
 # (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../db/pg.sh"
 N_DOMAINS=()
 N_USERS=${N_USERS:-"alice bob carol dora aperta:ordinary piena:quota posta-certificata"}
-N_CA=$H_T/pki/ca.pem
-N_DTD=${PEC_SHARED_DIR:-$H_SRC/../shared}/spec/daticert.dtd
-N_PGBIN=${N_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+N_CA=$T_TMP/pki/ca.pem
+N_DTD=$PEC_SHARED_DIR/spec/daticert.dtd
 N_TLS=${N_TLS:-1}
 N_PEC=${N_PEC:-1}
-: > "$H_T/cleanup-hooks"
-echo "n_kill_strays" >> "$H_T/cleanup-hooks"
 
-# n_kill_strays: processes left behind by ours (e.g. a sendmail started by pec-emitter, reparented to init
-# when the emitter stopped) are found by their command line naming our folder, then stopped by pid with
-# their children (postdrop)
+# n_kill_strays: the last cleanup step: after our own processes, those left behind by them (e.g. a
+# sendmail started by pec-emitter, reparented to init when the emitter stopped) are found by their
+# command line naming our folder, then stopped by pid with their children (postdrop)
 n_kill_strays() {
   local p pid c list=() kids=()
+  stop_tracked
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
     [ "$pid" = $$ ] && continue
     c=$(tr '\0' ' ' 2>/dev/null < "$p/cmdline") || continue
-    case $c in *"$H_T/"*) list+=("$pid") ;; esac
+    case $c in *"$T_TMP/"*) list+=("$pid") ;; esac
   done
   [ ${#list[@]} -gt 0 ] || return 0
   for pid in "${list[@]}"; do kids+=($(cat /proc/"$pid"/task/*/children 2>/dev/null)); done
   kill "${list[@]}" "${kids[@]}" 2>/dev/null
   return 0
 }
+at_exit n_kill_strays
 
 n_log() { [ -n "${N_VERBOSE:-}" ] && echo "$(date +%T) $*" >&2; return 0; }
-
-# n_ports COUNT: COUNT distinct free ports (bound together)
-n_ports() {
-  python3 -c 'import socket,sys
-ss=[socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1",0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
 
 # n_key X: short name of a provider domain (pec-a.test -> a)
 n_key() { local k=${1%%.*}; echo "${k#pec-}"; }
 # n_get DOMAIN VAR: a value recorded for the provider (ports, dirs)
-n_get() { sed -n "s/^$2=//p" "$H_T/net-$(n_key "$1")/env"; }
+n_get() { sed -n "s/^$2=//p" "$T_TMP/net-$(n_key "$1")/env"; }
 
 # ---- PKI -------------------------------------------------------------------------------------------
 n_pki() {
-  local d=$H_T/pki args=() dom
+  local d=$T_TMP/pki args=() dom
   mkdir -p "$d"
   # N_INDEX_ONLY: more provider domains listed in the index (and given a certificate) but not started
   for dom in "${N_DOMAINS[@]}" ${N_INDEX_ONLY:-}; do args+=("$dom" "Gestore $(n_key "$dom" | tr a-z A-Z) S.p.A."); done
-  "$H_BUILD/tests/pec-testpki" "$d" "${args[@]}" || return 1
+  "$PEC_BUILD_DIR/tests/pec-testpki" "$d" "${args[@]}" || return 1
   for dom in "${N_DOMAINS[@]}"; do
     # TLS server certificate for mx.<domain>, issued by the same test CA
     openssl req -new -newkey rsa:2048 -nodes -keyout "$d/tls-$dom.key" -subj "/CN=mx.$dom" \
@@ -77,38 +71,33 @@ n_pki() {
   chmod 755 "$d"; chmod 644 "$d"/*.pem "$d"/index.ldif; chmod 600 "$d"/*.key
 }
 
-# ---- PostgreSQL --------------------------------------------------------------------------------------
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# ---- PostgreSQL (tests/db/pg.sh) ---------------------------------------------------------------------
+# n_pg: the cluster in $T_TMP/pg, one migrated database per provider
 n_pg() {
-  local d=$H_T/pg dom
-  [ -x "$N_PGBIN/initdb" ] || { echo "net: PostgreSQL server not installed" >&2; return 1; }
-  mkdir -p "$d/data" "$d/sock"
-  chown postgres: "$d/data" "$d/sock"; chmod 700 "$d/data"; chmod 755 "$d" "$d/sock"
-  as_postgres "$N_PGBIN/initdb" -D "$d/data" -A trust -E UTF8 --locale=C -U postgres >"$d/initdb.log" 2>&1 || { cat "$d/initdb.log" >&2; return 1; }
-  printf 'max_connections = 100\nshared_buffers = 64MB\nsynchronous_commit = on\nlog_min_messages = warning\n' >> "$d/data/postgresql.conf"
-  N_PGPORT=$(n_ports 1)
-  sed -i "1i n_pg_stop" "$H_T/cleanup-hooks" # before n_kill_strays: a clean stop first
-  as_postgres "$N_PGBIN/pg_ctl" -D "$d/data" -l "$d/data/server.log" -w -t 30 \
-    -o "-p $N_PGPORT -k $d/sock -c listen_addresses=127.0.0.1" start >/dev/null || { cat "$d/data/server.log" >&2; return 1; }
+  local d=$T_TMP/pg dom
+  pg_installed || { echo "net: PostgreSQL server not installed" >&2; return 1; }
+  at_exit n_pg_stop # before starting: a cluster that started halfway is stopped too
+  pg_start "$d" 100 || return 1
+  N_PGPORT=$PG_PORT
   for dom in "${N_DOMAINS[@]}"; do
-    "$N_PGBIN/psql" -X -q -h "$d/sock" -p "$N_PGPORT" -U postgres -d postgres -c "CREATE DATABASE pec_$(n_key "$dom")" >/dev/null || return 1
-    "$H_PECCTL" db migrate --db "$(n_db "$dom")" >"$d/migrate-$(n_key "$dom").log" 2>&1 || { cat "$d/migrate-$(n_key "$dom").log" >&2; return 1; }
+    pg_createdb "$d" "$N_PGPORT" "pec_$(n_key "$dom")" || return 1
+    "$PECCTL" db migrate --db "$(n_db "$dom")" >"$d/migrate-$(n_key "$dom").log" 2>&1 || { cat "$d/migrate-$(n_key "$dom").log" >&2; return 1; }
   done
 }
-n_db() { echo "host=$H_T/pg/sock port=$N_PGPORT user=postgres dbname=pec_$(n_key "$1")"; }
-n_psql() { local dom=$1; shift; "$N_PGBIN/psql" -X -q -h "$H_T/pg/sock" -p "$N_PGPORT" -U postgres -d "pec_$(n_key "$dom")" "$@"; }
-n_pg_stop() {
-  [ -f "$H_T/pg/data/postmaster.pid" ] && as_postgres "$N_PGBIN/pg_ctl" -D "$H_T/pg/data" -m immediate -w -t 20 stop >/dev/null 2>&1
-  return 0
-}
+# n_db DOMAIN: the provider's conninfo
+n_db() { pg_conninfo "$T_TMP/pg" "$N_PGPORT" "pec_$(n_key "$1")"; }
+# n_psql DOMAIN [PSQL-ARG...]: psql on the provider's database
+n_psql() { local dom=$1; shift; pg_psql "$T_TMP/pg" "$N_PGPORT" "pec_$(n_key "$dom")" "$@"; }
+# n_pg_stop: the cleanup step: its clients (our processes) first, then the cluster
+n_pg_stop() { stop_tracked; pg_stop "$T_TMP/pg"; }
 
 # ---- one provider ------------------------------------------------------------------------------------
 # n_provider DOMAIN: write its configuration files (ports of every provider must be allocated first)
 n_alloc() {
   local dom=$1 k d
-  k=$(n_key "$dom"); d=$H_T/net-$k
+  k=$(n_key "$dom"); d=$T_TMP/net-$k
   mkdir -p "$d"
-  # ports come from one n_ports call for every provider (n_net_start), so none is handed out twice
+  # ports come from one free_ports call for every provider (n_net_start), so none is handed out twice
   read -r SUB MX INJ MA MR EM LMTP AUTH IMAPS <<<"${N_PORTPOOL[*]:$2:9}"
   cat > "$d/env" <<ENV
 DIR=$d
@@ -127,7 +116,7 @@ ENV
 
 n_provider() {
   local dom=$1 k d u name extra other line
-  k=$(n_key "$dom"); d=$H_T/net-$k
+  k=$(n_key "$dom"); d=$T_TMP/net-$k
   local SUB MX INJ MA MR EM LMTP AUTH IMAPS
   SUB=$(n_get "$dom" SUB); MX=$(n_get "$dom" MX); INJ=$(n_get "$dom" INJ); MA=$(n_get "$dom" MA)
   MR=$(n_get "$dom" MR); EM=$(n_get "$dom" EM); LMTP=$(n_get "$dom" LMTP); AUTH=$(n_get "$dom" AUTH)
@@ -152,10 +141,10 @@ n_provider() {
 provider_name = "Gestore $(echo "$k" | tr a-z A-Z) S.p.A."
 mail_domain = $dom
 managed_domains = $dom
-cert_file = $H_T/pki/$dom.pem
-key_file = $H_T/pki/$dom.key
+cert_file = $T_TMP/pki/$dom.pem
+key_file = $T_TMP/pki/$dom.key
 trust_file = $N_CA
-index_file = $H_T/pki/index.ldif
+index_file = $T_TMP/pki/index.ldif
 node_id = 1
 database = $(n_db "$dom")
 outbox_dir = $d/outbox
@@ -169,8 +158,7 @@ ${N_CONF_EXTRA:-}
 CONF
   chmod 644 "$d/provider.conf"
   # ---- Dovecot: LMTP with the pec plugin, SASL for Postfix, IMAP over TLS ----
-  ln -sf "$H_BUILD/dovecot-plugin/lib95_pec_plugin.so" "$d/modules/lib95_pec_plugin.so"
-  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$d/modules/lib10_quota_plugin.so"
+  h_dovecot_plugins "$d/modules" "$PEC_BUILD_DIR/dovecot-plugin/lib95_pec_plugin.so"
   local protocols="lmtp" imap_conf=""
   if [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ]; then
     protocols="lmtp imap"
@@ -193,23 +181,10 @@ info_log_path = $d/dovecot/dovecot.log
 protocols = $protocols
 listen = 127.0.0.1
 ssl = $([ "$N_TLS" = 1 ] && echo required || echo no)
-$([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$H_T/pki/tls-$dom.pem" "$H_T/pki/tls-$dom.key")
+$([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$T_TMP/pki/tls-$dom.pem" "$T_TMP/pki/tls-$dom.key")
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_location = maildir:~/Maildir
-mail_plugin_dir = $d/modules
-mail_plugins = quota
-hostname = mx.$dom
-postmaster_address = postmaster@$dom
-submission_host = 127.0.0.1:$INJ
-lmtp_rcpt_check_quota = no
-lda_mailbox_autocreate = yes
-quota_full_tempfail = no
+$(h_dovecot_mail_conf "$d/modules" "$dom" "127.0.0.1:$INJ")
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $d/users
@@ -272,13 +247,13 @@ CONF
   done
   local tls_main="" sub_tls="" mx_tls=""
   if [ "$N_TLS" = 1 ]; then
-    tls_main="smtpd_tls_cert_file = $H_T/pki/tls-$dom.pem
-smtpd_tls_key_file = $H_T/pki/tls-$dom.key
+    tls_main="smtpd_tls_cert_file = $T_TMP/pki/tls-$dom.pem
+smtpd_tls_key_file = $T_TMP/pki/tls-$dom.key
 smtpd_tls_CAfile = $N_CA
 smtpd_tls_security_level = may
 smtp_tls_CAfile = $N_CA
-smtp_tls_cert_file = $H_T/pki/tls-$dom.pem
-smtp_tls_key_file = $H_T/pki/tls-$dom.key
+smtp_tls_cert_file = $T_TMP/pki/tls-$dom.pem
+smtp_tls_key_file = $T_TMP/pki/tls-$dom.key
 smtp_tls_security_level = may
 smtp_tls_policy_maps = texthash:$p/etc/tls_policy
 smtpd_tls_received_header = yes
@@ -320,7 +295,7 @@ CONF
 CONF
     h_master_internal
   } > "$p/etc/master.cf"
-  echo "$p/etc" >> "$H_T/postfix-instances"
+  at_exit h_postfix_stop "$p/etc"
   postfix -c "$p/etc" start >"$p/start.log" 2>&1 || { cat "$p/start.log" "$p/postfix.log" >&2; return 1; }
 }
 
@@ -328,7 +303,7 @@ CONF
 n_provider_ready() {
   local v
   for v in SUB MX INJ MA MR EM LMTP AUTH; do
-    h_wait_port "$(n_get "$1" $v)" 20 || { echo "net: $1: nothing listens for $v" >&2; return 1; }
+    wait_port "$(n_get "$1" $v)" 20 || { echo "net: $1: nothing listens for $v" >&2; return 1; }
   done
 }
 
@@ -337,12 +312,12 @@ n_net_start() {
   local dom
   N_DOMAINS=("$@")
   [ ${#N_DOMAINS[@]} -gt 0 ] || N_DOMAINS=(pec-a.test pec-b.test)
-  printf '%s\n' "${N_DOMAINS[@]}" > "$H_T/domains"
+  printf '%s\n' "${N_DOMAINS[@]}" > "$T_TMP/domains"
   n_log "pki"
   n_pki || { echo "net: PKI failed" >&2; return 1; }
   n_log "postgresql"
   n_pg || { echo "net: PostgreSQL failed" >&2; return 1; }
-  read -r -a N_PORTPOOL <<<"$(n_ports $(( 9 * ${#N_DOMAINS[@]} )))"
+  read -r -a N_PORTPOOL <<<"$(free_ports $(( 9 * ${#N_DOMAINS[@]} )))"
   local i=0
   for dom in "${N_DOMAINS[@]}"; do n_alloc "$dom" $((9 * i)); i=$((i + 1)); done
   for dom in "${N_DOMAINS[@]}"; do n_log "start $dom"; n_provider "$dom" || return 1; done
@@ -353,7 +328,7 @@ n_net_start() {
 # n_dump_logs: every log, for a failure report
 n_dump_logs() {
   local f
-  for f in "$H_T"/*.log "$H_T"/net-*/postfix/postfix.log "$H_T"/net-*/dovecot/dovecot.log; do
+  for f in "$T_TMP"/*.log "$T_TMP"/net-*/postfix/postfix.log "$T_TMP"/net-*/dovecot/dovecot.log; do
     [ -f "$f" ] || continue
     echo "==== $f"; tail -40 "$f"
   done
@@ -407,15 +382,13 @@ n_find() {
   done
   return 1
 }
-# n_wait_count ADDRESS TARGET SECONDS REGEX...: bounded wait for TARGET matching messages
+# n_has ADDRESS TARGET REGEX...: at least TARGET stored messages match every REGEX
+n_has() { local addr=$1 target=$2; shift 2; [ "$(n_count "$addr" "$@")" -ge "$target" ]; }
+# n_wait_count ADDRESS TARGET SECONDS REGEX...: bounded wait for TARGET matching messages (polled every
+# 0.2 s: a count reads every message)
 n_wait_count() {
-  local addr=$1 target=$2 secs=$3 deadline; shift 3
-  deadline=$((SECONDS + secs))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(n_count "$addr" "$@")" -ge "$target" ] && return 0
-    sleep 0.2
-  done
-  return 1
+  local addr=$1 target=$2 secs=$3 WAIT_STEP=0.2; shift 3
+  wait_until "$secs" n_has "$addr" "$target" "$@"
 }
 # n_users DOMAIN: every address of the provider
 n_users() { cut -d: -f1 "$(n_get "$1" DIR)/users"; }
@@ -424,12 +397,12 @@ n_users() { cut -d: -f1 "$(n_get "$1" DIR)/users"; }
 # and, when it has one, its daticert.xml is DTD-valid.  Prints the reason on failure.
 n_verify_msg() {
   local f=$1 tmp
-  tmp=$(mktemp "$H_T/verify.XXXXXX")
+  tmp=$(mktemp "$T_TMP/verify.XXXXXX")
   python3 -c 'import sys; d=open(sys.argv[1],"rb").read().replace(b"\r\n",b"\n"); open(sys.argv[2],"wb").write(d.replace(b"\n",b"\r\n"))' "$f" "$tmp.eml"
   if ! openssl smime -verify -in "$tmp.eml" -CAfile "$N_CA" -out /dev/null 2>"$tmp.err"; then
     echo "openssl smime -verify failed: $(head -2 "$tmp.err" | tr '\n' ' ')"; rm -f "$tmp"*; return 1
   fi
-  if python3 "$H_SRC/tests/sh/mimepart.py" "$tmp.eml" daticert.xml > "$tmp.xml" 2>/dev/null; then
+  if python3 "$PEC_SRC_DIR/tests/sh/mimepart.py" "$tmp.eml" daticert.xml > "$tmp.xml" 2>/dev/null; then
     if ! xmllint --noout --dtdvalid "$N_DTD" "$tmp.xml" 2>"$tmp.err"; then
       echo "daticert.xml not DTD-valid: $(head -2 "$tmp.err" | tr '\n' ' ')"; rm -f "$tmp"*; return 1
     fi
@@ -443,7 +416,7 @@ n_verify_msg() {
 n_verify_all() {
   local dom addr f why bad=0
   N_VERIFIED=0
-  for dom in $(cat "$H_T/domains"); do
+  for dom in $(cat "$T_TMP/domains"); do
     for addr in $(n_users "$dom"); do
       for f in $(n_msgs "$addr"); do
         N_VERIFIED=$((N_VERIFIED + 1))
@@ -458,7 +431,7 @@ n_verify_all() {
 n_copy_mail() {
   local out=$1 dom addr src
   rm -rf "$out"; mkdir -p "$out"
-  for dom in $(cat "$H_T/domains"); do
+  for dom in $(cat "$T_TMP/domains"); do
     for addr in $(n_users "$dom"); do
       src=$(n_maildir "$addr")
       mkdir -p "$out/$dom/${addr%@*}"

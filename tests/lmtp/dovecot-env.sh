@@ -1,40 +1,35 @@
-# dovecot-env.sh - a private Dovecot (LMTP only) and a Postfix smtp-sink capture, for the lmtp tests.
+# dovecot-env.sh - a private Dovecot (LMTP only) and a Postfix smtp-sink capture, for the lmtp tests;
+# a layer on tests/sh/lib.sh, sharing the Dovecot pieces of tests/harness/lib.sh (it sources both).
 #
 # Everything lives under $DC_DIR; ports are chosen at run time; every process started here is stopped
-# by pid in dc_cleanup (also on failure, via the caller's EXIT trap).  Bounded waits only.
+# by pid in dc_cleanup, a cleanup step of the library's EXIT trap (also on failure).  Bounded waits only.
 #
-# Inputs (set before dc_setup): DC_DIR, DC_PLUGIN_SO (the plugin built in the build dir), DC_PEC_CONF
-# (provider config for the plugin), DC_USERS (passwd-file lines), DC_PLUGINS (mail_plugins added for
-# lmtp and lda, e.g. "sieve pec").
+# Inputs (set before dc_setup): DC_USERS (passwd-file lines), DC_PLUGINS (mail_plugins added for lmtp and
+# lda, e.g. "sieve pec"; default pec); DC_DIR [$T_TMP/dc], DC_PLUGIN_SO (the plugin built in the build
+# dir) [$PEC_PLUGIN_SO], DC_PEC_CONF (provider config for the plugin) [$T_TMP/provider.conf].
+. "$(dirname "${BASH_SOURCE[0]}")/../sh/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh" # the Dovecot pieces it shares with net.sh
 
-# dc_free_ports N: N distinct free TCP ports on 127.0.0.1 (bound together, so distinct)
-dc_free_ports() {
-  python3 -c 'import socket,sys
-ss=[socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1",0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
-
-# dc_wait_port PORT SECONDS: wait until something listens on 127.0.0.1:PORT
-dc_wait_port() {
-  local port=$1 deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
+# dc_require: skip unless this machine can run the private Dovecot; fail when our build is incomplete
+dc_require() {
+  need_root "Dovecot switches to the mail uid"
+  need_tools dovecot smtp-sink swaks python3
+  [ -x /usr/lib/dovecot/lmtp ] || skip "dovecot-lmtpd not installed"
+  [ -f /usr/lib/dovecot/modules/lib10_quota_plugin.so ] || skip "Dovecot quota plugin not installed"
+  [ -f "${PEC_PLUGIN_SO:-}" ] || bail "plugin not built: ${PEC_PLUGIN_SO:-unset}"
+  [ -x "${PEC_MKBUSTA:-}" ] || bail "pec-lmtp-mkbusta not built"
 }
 
 dc_setup() {
-  read -r DC_LMTP_PORT DC_SINK_PORT <<<"$(dc_free_ports 2)"
+  DC_DIR=${DC_DIR:-$T_TMP/dc}
+  DC_PLUGIN_SO=${DC_PLUGIN_SO:-$PEC_PLUGIN_SO}
+  DC_PEC_CONF=${DC_PEC_CONF:-$T_TMP/provider.conf}
+  read -r DC_LMTP_PORT DC_SINK_PORT <<<"$(free_ports 2)"
   mkdir -p "$DC_DIR/run" "$DC_DIR/state" "$DC_DIR/home" "$DC_DIR/modules" "$DC_DIR/sink"
   chmod 755 "$DC_DIR" "$DC_DIR/home"
   chown nobody:nogroup "$DC_DIR/home"
   # The plugin directory: our plugin from the build dir, Dovecot's own quota plugin next to it.
-  ln -sf "$DC_PLUGIN_SO" "$DC_DIR/modules/lib95_pec_plugin.so"
-  ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$DC_DIR/modules/lib10_quota_plugin.so"
+  h_dovecot_plugins "$DC_DIR/modules" "$DC_PLUGIN_SO"
   # Pigeonhole (dovecot-sieve), when installed: the plugin must wrap its delivery hook
   if [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]; then
     ln -sf /usr/lib/dovecot/modules/lib90_sieve_plugin.so "$DC_DIR/modules/lib90_sieve_plugin.so"
@@ -49,20 +44,7 @@ protocols = lmtp
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_location = maildir:~/Maildir
-mail_plugin_dir = $DC_DIR/modules
-mail_plugins = quota
-hostname = mx.pec-esempio.test
-postmaster_address = postmaster@pec-esempio.test
-submission_host = 127.0.0.1:$DC_SINK_PORT
-lmtp_rcpt_check_quota = no
-lda_mailbox_autocreate = yes
-quota_full_tempfail = no
+$(h_dovecot_mail_conf "$DC_DIR/modules" pec-esempio.test "127.0.0.1:$DC_SINK_PORT")
 passdb {
   driver = passwd-file
   args = $DC_DIR/users
@@ -117,34 +99,27 @@ dc_start_sink() {
     >>"$DC_DIR/smtp-sink.log" 2>&1 &
   DC_SINK_PID=$!
   echo "$DC_SINK_PID" >> "$DC_DIR/pids"
-  dc_wait_port "$DC_SINK_PORT" 10 || { echo "smtp-sink did not start" >&2; return 1; }
+  wait_port "$DC_SINK_PORT" 10 || { echo "smtp-sink did not start" >&2; return 1; }
 }
+# dc_stop_sink: stop the sink (a test of receipts that cannot be submitted; dc_start_sink restarts it)
+dc_stop_sink() { stop_pids 5 "$DC_SINK_PID"; }
 
+# dc_start: the sink and Dovecot, stopped at exit by dc_cleanup
 dc_start() {
+  at_exit dc_cleanup
   dc_watchdog
   dc_start_sink || return 1
   dovecot -c "$DC_DIR/dovecot.conf" -F >"$DC_DIR/dovecot.stderr" 2>&1 &
   DC_DOVECOT_PID=$!
   echo "$DC_DOVECOT_PID" >> "$DC_DIR/pids"
-  dc_wait_port "$DC_LMTP_PORT" 20 || { echo "dovecot did not start:" >&2; cat "$DC_DIR/dovecot.stderr" "$DC_DIR/dovecot.log" >&2 2>/dev/null; return 1; }
+  wait_port "$DC_LMTP_PORT" 20 || { echo "dovecot did not start:" >&2; cat "$DC_DIR/dovecot.stderr" "$DC_DIR/dovecot.log" >&2 2>/dev/null; return 1; }
 }
 
-# dc_stop_pid PID SECONDS: TERM, wait (bounded), then KILL
-dc_stop_pid() {
-  local pid=$1 deadline=$((SECONDS + $2))
-  [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  while [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
-
+# dc_cleanup: the cleanup step: Dovecot, the sink, the watchdog, each with its own bound
 dc_cleanup() {
-  dc_stop_pid "${DC_DOVECOT_PID:-}" 10
-  dc_stop_pid "${DC_SINK_PID:-}" 5
-  dc_stop_pid "${DC_WATCHDOG_PID:-}" 3
+  stop_pids 10 "${DC_DOVECOT_PID:-}"
+  stop_pids 5 "${DC_SINK_PID:-}"
+  stop_pids 3 "${DC_WATCHDOG_PID:-}"
 }
 
 # ---- what the lmtp tests do with it ----

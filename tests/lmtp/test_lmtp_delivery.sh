@@ -4,35 +4,22 @@
 # Dovecot loads lib95_pec_plugin.so from the build dir; receipts are submitted to a Postfix smtp-sink
 # capturing every transaction; messages are injected with swaks over LMTP.  Every message the plugin
 # emits must pass `openssl smime -verify` against the test CA and its daticert.xml `xmllint --dtdvalid`.
-. "$(dirname "$0")/../sh/lib.sh"
 . "$(dirname "$0")/dovecot-env.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 DTD=$PEC_SHARED_DIR/spec/daticert.dtd
 MIMEPART=$PEC_SRC_DIR/tests/sh/mimepart.py
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (Dovecot switches to the mail uid)"
-for tool in dovecot smtp-sink swaks openssl xmllint python3; do
-  command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
-[ -x /usr/lib/dovecot/lmtp ] || skip "dovecot-lmtpd not installed"
-[ -f /usr/lib/dovecot/modules/lib10_quota_plugin.so ] || skip "Dovecot quota plugin not installed"
-[ -f "${PEC_PLUGIN_SO:-}" ] || { fail "plugin not built: ${PEC_PLUGIN_SO:-unset}"; done_tests; exit; }
-[ -x "${PEC_MKBUSTA:-}" ] || { fail "pec-lmtp-mkbusta not built"; done_tests; exit; }
-[ -f "$DTD" ] || { fail "no DTD at $DTD"; done_tests; exit; }
+need_tools openssl xmllint
+dc_require
+[ -f "$DTD" ] || bail "no DTD at $DTD"
 
-trap 'dc_cleanup; [ -n "${PEC_KEEP:-}" ] && echo "kept $T_TMP" >&2 || rm -rf "$T_TMP"' EXIT
 trap 'exit 1' INT TERM HUP
-# Dovecot's mail processes run as nobody: they need to reach the homes and the provider config.
-chmod 755 "$T_TMP"
 
 # ---- PKI, index and the provider configuration ----
-dc_example_provider "$T_TMP" || { fail "pecctl example failed"; done_tests; exit; }
+dc_example_provider "$T_TMP" || bail "pecctl example failed"
 CA=$PKI/ca.pem
 
 # ---- the private Dovecot ----
-DC_DIR=$T_TMP/dc
-DC_PLUGIN_SO=$PEC_PLUGIN_SO
-DC_PEC_CONF=$T_TMP/provider.conf
 DC_PLUGINS=pec
 HAVE_SIEVE=
 if [ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]; then
@@ -49,7 +36,7 @@ aperta@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes
 rotta@pec-esempio.test::$U::::userdb_pec_config=$T_TMP/missing.conf
 filtro@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes"
 dc_setup
-dc_start || { fail "the private Dovecot did not start"; done_tests; exit; }
+dc_start || bail "the private Dovecot did not start"
 
 # ---- helpers (inject, maildir_count, maildir_grep: dovecot-env.sh) ----
 mkdir -p "$T_TMP/out"
@@ -258,7 +245,7 @@ fi
 # ==== 8. receipt not submittable: 4xx (retry), then one copy and one receipt ====
 new_busta "$T_TMP/retry.eml" bob@pec-esempio.test || fail "mkbusta (retry) failed"
 RETRY_ID=$NEW_BUSTA_ID
-dc_stop_pid "$DC_SINK_PID" 5
+dc_stop_sink
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/retry.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "receipt down: LMTP replies '$REPLIES' (want 4xx)" ;; esac
 [ "$(maildir_grep bob@pec-esempio.test "$RETRY_ID")" -eq 1 ] && ok || fail "receipt down: the busta is not in the mailbox"

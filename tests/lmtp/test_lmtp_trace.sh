@@ -8,33 +8,20 @@
 # notifica.  With the database stopped a busta is answered 4xx and nothing is stored or sent; once it is
 # back the retry delivers exactly once with one receipt.  A failed receipt submission is retried with
 # one copy, one receipt and one event.
-. "$(dirname "$0")/../sh/lib.sh"
 . "$(dirname "$0")/dovecot-env.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (Dovecot switches to the mail uid)"
 [ -n "${PEC_TEST_DB:-}" ] || skip "no PEC_TEST_DB: run under tests/db/pg_harness.sh"
-for tool in dovecot smtp-sink swaks python3; do
-  command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
-[ -x /usr/lib/dovecot/lmtp ] || skip "dovecot-lmtpd not installed"
-[ -f /usr/lib/dovecot/modules/lib10_quota_plugin.so ] || skip "Dovecot quota plugin not installed"
-[ -f "${PEC_PLUGIN_SO:-}" ] || { fail "plugin not built: ${PEC_PLUGIN_SO:-unset}"; done_tests; exit; }
-[ -x "${PEC_MKBUSTA:-}" ] || { fail "pec-lmtp-mkbusta not built"; done_tests; exit; }
+dc_require
 
-trap 'dc_cleanup; [ -n "${PEC_KEEP:-}" ] && echo "kept $T_TMP" >&2 || rm -rf "$T_TMP"' EXIT
 trap 'exit 1' INT TERM HUP
-chmod 755 "$T_TMP"
 
-"$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || { fail "pecctl db migrate failed"; done_tests; exit; }
+"$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || bail "pecctl db migrate failed"
 
 # over TCP: the mail processes run as nobody, and a stopped server refuses at once
 dc_example_provider "$T_TMP" "database = \"$PEC_TEST_DB_TCP connect_timeout=2\"" ||
-  { fail "pecctl example failed"; done_tests; exit; }
+  bail "pecctl example failed"
 
-DC_DIR=$T_TMP/dc
-DC_PLUGIN_SO=$PEC_PLUGIN_SO
-DC_PEC_CONF=$T_TMP/provider.conf
 DC_PLUGINS=pec
 U=65534:65534
 DC_USERS="bob@pec-esempio.test::$U::::
@@ -44,7 +31,7 @@ dave@example.org::$U::::userdb_pec_notify=dave-avvisi@example.org
 piena@pec-esempio.test::$U::::userdb_quota_rule=*:storage=1k
 aperta@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes"
 dc_setup
-dc_start || { fail "the private Dovecot did not start"; done_tests; exit; }
+dc_start || bail "the private Dovecot did not start"
 
 # inject, maildir_count, maildir_grep: dovecot-env.sh
 # sink_new COUNT: wait (bounded) for COUNT new captured transactions; NEW = their files
@@ -159,7 +146,7 @@ sink_new 0
 # dated at the save, and logs one event ====
 new_busta "$T_TMP/retry.eml" bob@pec-esempio.test || fail "mkbusta (retry) failed"
 RETRY_ID=$NEW_BUSTA_ID
-dc_stop_pid "$DC_SINK_PID" 5
+dc_stop_sink
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/retry.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "sink down: LMTP replies '$REPLIES' (want 4xx)" ;; esac
 [ "$(maildir_grep bob@pec-esempio.test "$RETRY_ID")" -eq 1 ] && ok || fail "sink down: not stored"
@@ -181,7 +168,7 @@ n=$(sql "SELECT abs(extract(epoch FROM event_time) - $(stat -c %Y "$stored")) <=
 # has no avvenuta-consegna event, so the receipt is still owed and goes out; a second copy is the price ====
 new_busta "$T_TMP/lost.eml" bob@pec-esempio.test || fail "mkbusta (lost) failed"
 LOST_ID=$NEW_BUSTA_ID
-dc_stop_pid "$DC_SINK_PID" 5
+dc_stop_sink
 inject "$ALICE" bob@pec-esempio.test "$T_TMP/lost.eml"
 case "$REPLIES" in 4*) ok ;; *) fail "marks lost: first attempt answered '$REPLIES' (want 4xx)" ;; esac
 rm -rf "$DC_DIR/home/bob@pec-esempio.test/.pec-marks"

@@ -4,44 +4,44 @@
 # accettazione (all copies of one accettazione carry the same Message-ID, so delivery deduplicates a
 # copy re-sent after a crash); no accettazione exists for a submission that was not queued.
 . "$(dirname "$0")/../harness/lib.sh"
-command -v postfix >/dev/null && command -v swaks >/dev/null && command -v dovecot >/dev/null || h_skip "postfix, swaks or dovecot missing"
-[ "$(id -u)" = 0 ] || h_skip "needs root to run private Postfix instances"
+need_tools postfix swaks dovecot
+need_root "private Postfix instances"
 N=${PEC_DURABILITY_N:-200}
-h_example_provider "/usr/sbin/sendmail -C $H_T/postfix-a/etc" || { h_fail "pecctl example"; h_done; exit; }
-printf 'alice@%s\nbob@%s\n' $D $D > "$H_T/mailboxes"
-printf 'alice@%s:{PLAIN}secret\n' $D > "$H_T/users"
-SUB=$(h_port); MX=$(h_port); MA=$(h_port); MR=$(h_port); AUTH=$(h_port); EM=$(h_port); LOCAL=$(h_port); REMOTE=$(h_port)
+h_example_provider "/usr/sbin/sendmail -C $T_TMP/postfix-a/etc" || bail "pecctl example"
+printf 'alice@%s\nbob@%s\n' $D $D > "$T_TMP/mailboxes"
+printf 'alice@%s:{PLAIN}secret\n' $D > "$T_TMP/users"
+read -r SUB MX MA MR AUTH EM LOCAL REMOTE <<<"$(free_ports 8)"
 if [ -n "${PEC_TEST_DB:-}" ]; then
-  echo "database = $PEC_TEST_DB" >> "$H_T/provider.conf"
-  "$H_PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || h_fail "migrate"
+  echo "database = $PEC_TEST_DB" >> "$T_TMP/provider.conf"
+  "$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || fail "migrate"
 fi
-start_milter() { h_bg milter-access "$H_MILTER" -c "$H_T/provider.conf" -r access -s inet:"$MA"@127.0.0.1; }
-start_emitter() { h_bg emitter "$H_EMITTER" -c "$H_T/provider.conf" -l 127.0.0.1:"$EM"; }
-h_dovecot_auth a "$AUTH" "$H_T/users" || { h_fail "dovecot auth"; h_done; exit; }
+start_milter() { h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s inet:"$MA"@127.0.0.1; }
+start_emitter() { h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l 127.0.0.1:"$EM"; }
+h_dovecot_auth a "$AUTH" "$T_TMP/users" || bail "dovecot auth"
 h_sink local "$LOCAL" lmtp
 h_sink remote "$REMOTE"
 start_milter; start_emitter
-h_bg milter-reception "$H_MILTER" -c "$H_T/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
-h_wait_port "$MA" && h_wait_port "$EM" && h_wait_port "$MR" || { h_fail "daemons"; h_done; exit; }
+h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
+wait_port "$MA" && wait_port "$EM" && wait_port "$MR" || bail "daemons"
 HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MA HP_MILTER_RECEPTION=$MR HP_AUTH=$AUTH \
 HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
 outbox.pec.invalid lmtp:inet:127.0.0.1:$EM
-pec-remoto.test smtp:[127.0.0.1]:$REMOTE" h_postfix a || { h_fail "postfix"; h_done; exit; }
+pec-remoto.test smtp:[127.0.0.1]:$REMOTE" h_postfix a || bail "postfix"
 
 # The killer: every 0.7 s, SIGKILL one of our daemons (alternating) and start it again.
 (
   i=0
-  while [ ! -f "$H_T/stop-killing" ]; do
+  while [ ! -f "$T_TMP/stop-killing" ]; do
     sleep 0.7
     if [ $((i % 2)) = 0 ]; then victim=milter-access; else victim=emitter; fi
-    kill -9 "$(cat "$H_T/$victim.pid")" 2>/dev/null
+    kill -9 "$(cat "$T_TMP/$victim.pid")" 2>/dev/null
     sleep 0.2
     if [ $victim = emitter ]; then start_emitter; else start_milter; fi
     i=$((i + 1))
   done
 ) &
 KILLER=$!
-echo "$KILLER" >> "$H_T/pids"
+track_pid "$KILLER"
 
 # Two clients submit N messages between them; each records the final reply line of its submission.
 client() {
@@ -50,7 +50,7 @@ client() {
     swaks --server 127.0.0.1:"$SUB" --auth PLAIN --auth-user alice@$D --auth-password secret --helo c.test \
           --from alice@$D --to carol@pec-remoto.test --header "To: carol@pec-remoto.test" \
           --header "Subject: batch $k" --header "Message-Id: <batch-$k@client.test>" --body "messaggio $k" \
-          --timeout 30 2>&1 | grep -E '^<[-*]+ *[2-5][0-9][0-9] ' | sed -n '/queued\|^<\*/p' | tail -1 > "$H_T/reply-$k"
+          --timeout 30 2>&1 | grep -E '^<[-*]+ *[2-5][0-9][0-9] ' | sed -n '/queued\|^<\*/p' | tail -1 > "$T_TMP/reply-$k"
   done
 }
 echo "$(date +%T) submitting"
@@ -58,23 +58,23 @@ client 1 & C1=$!
 client 2 & C2=$!
 wait $C1 $C2
 echo "$(date +%T) submitted"
-touch "$H_T/stop-killing"
+touch "$T_TMP/stop-killing"
 wait $KILLER 2>/dev/null
 # recovery: both daemons up, then let Postfix retry every deferred marker
-kill -0 "$(cat "$H_T/milter-access.pid")" 2>/dev/null || start_milter
-kill -0 "$(cat "$H_T/emitter.pid")" 2>/dev/null || start_emitter
-h_wait_port "$EM" 10
-postqueue -c "$H_T/postfix-a/etc" -f
-queued=$(grep -l "queued" "$H_T"/reply-* | wc -l)
-refused=$(grep -L "queued" "$H_T"/reply-* | wc -l)
+kill -0 "$(cat "$T_TMP/milter-access.pid")" 2>/dev/null || start_milter
+kill -0 "$(cat "$T_TMP/emitter.pid")" 2>/dev/null || start_emitter
+wait_port "$EM" 10
+postqueue -c "$T_TMP/postfix-a/etc" -f
+queued=$(grep -l "queued" "$T_TMP"/reply-* | wc -l)
+refused=$(grep -L "queued" "$T_TMP"/reply-* | wc -l)
 echo "submissions: $N, queued: $queued, not queued: $refused (temporary failures while killed)"
-[ "$queued" -gt 0 ] && h_ok || h_fail "nothing was queued"
-h_wait "postqueue -c $H_T/postfix-a/etc -j | wc -l | awk '{print (\$1==0)}'" 1 120 || h_fail "the queue did not drain"
+[ "$queued" -gt 0 ] && ok || fail "nothing was queued"
+wait_count "postqueue -c $T_TMP/postfix-a/etc -j | wc -l | awk '{print (\$1==0)}'" 1 120 || fail "the queue did not drain"
 echo "$(date +%T) queue drained"
-h_sink_messages remote "$H_T/got-remote"
-h_sink_messages local "$H_T/got-local"
-[ -n "${PEC_TEST_DB:-}" ] && "$H_PECCTL" log search --db "$PEC_TEST_DB" --json > "$H_T/trace.json"
-python3 - "$H_T" <<'PY' && h_ok || h_fail "durability invariants (see above)"
+h_sink_messages remote "$T_TMP/got-remote"
+h_sink_messages local "$T_TMP/got-local"
+[ -n "${PEC_TEST_DB:-}" ] && "$PECCTL" log search --db "$PEC_TEST_DB" --json > "$T_TMP/trace.json"
+python3 - "$T_TMP" <<'PY' && ok || fail "durability invariants (see above)"
 import collections, email, glob, re, sys
 t = sys.argv[1]
 def hdr(path, name):
@@ -125,4 +125,4 @@ if os.path.exists(t + "/trace.json"):
 print("checked %d queued submissions, %d accettazioni, %d problems" % (len(queued), len(acc), bad))
 sys.exit(1 if bad else 0)
 PY
-h_done
+done_tests
