@@ -300,7 +300,8 @@ static int build_receipt(const struct pec_access_txn *t, struct pec_access_verdi
     c.reason = v->failed ? check_replies[v->failed].cause : NULL;
     if (pec_compose_build(t->ctx->issuer, &c, &v->receipt, v->receipt_id, err) < 0)
         return -1;
-    (void)pec_trace_facts_compose(t->ctx->issuer, &c, v->receipt_id, &v->receipt_facts);
+    if (pec_trace_facts_compose(t->ctx->issuer, &c, v->receipt_id, &v->receipt_facts) < 0)
+        pec_panic("trace facts of a %s: none", pec_msgtype_name(c.type)); /* every receipt has them */
     return 0;
 }
 

@@ -45,7 +45,8 @@ static int emit(const struct pec_reception_ctx *ctx, struct pec_reception_verdic
     c.reason = facts->errore_esteso;
     if (pec_compose_build(ctx->issuer, &c, &o->bytes, o->msgid, err) < 0)
         return -1;
-    (void)pec_trace_facts_compose(ctx->issuer, &c, o->msgid, &o->facts);
+    if (pec_trace_facts_compose(ctx->issuer, &c, o->msgid, &o->facts) < 0)
+        pec_panic("trace facts of a %s: none", pec_msgtype_name(c.type)); /* every receipt has them */
     return 0;
 }
 

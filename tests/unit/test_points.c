@@ -7,9 +7,11 @@
  * durable state of the fake world (spool, trace, mailbox, marks, claims, what was sent) is checked:
  * a failed step is a temporary failure that sent nothing; after the retry exactly one receipt went out
  * and exactly one trace event records it; no receipt leaves without its busta queued or stored.
- * Two windows remain, and are asserted as they are so that a change to them shows (issue: every receipt
- * exactly once): a refused submission whose avviso could not be submitted keeps the trace event of the
- * failed attempt; an avvenuta consegna submitted whose trace write failed is sent again on the retry. */
+ * The windows the engines' comments name remain, and are asserted as they are so that a change to them
+ * shows (the exactly-once work): a refused submission whose avviso could not be submitted keeps the
+ * trace event of the failed attempt; an avvenuta consegna (or avviso di mancata consegna) submitted whose
+ * trace write failed is sent again on the retry.  Marks that cannot be read or written cost at most a
+ * second copy, never a lost message. */
 #define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -380,6 +382,29 @@ static void test_access_refuse(void)
     }
 }
 
+/* test_access_virus - an infected submission: kept and its quarantine traced before it is refused */
+static void test_access_virus(void)
+{
+    char order[512];
+    int n;
+
+    reset();
+    w.virus = "Eicar-Test-Signature";
+    CHECK(access_once("alice@" DOMAIN, 0) == PEC_ANSWER_REJECT);
+    CHECK_STR(order_of(order, sizeof(order)), "scan,quarantine,trace_record,trace_accept,submit");
+    CHECK(count(&w.events, "non-accettazione-virus ") == 2 && w.sent.n == 1);
+    n = w.calls;
+    for (int k = 1; k <= n; k++) {
+        reset();
+        w.virus = "Eicar-Test-Signature";
+        CHECK(access_once("alice@" DOMAIN, k) == PEC_ANSWER_TEMPFAIL);
+        CHECK(w.sent.n == 0);
+        CHECK(access_once("alice@" DOMAIN, 0) == PEC_ANSWER_REJECT);
+        CHECK(w.sent.n == 1);
+    }
+    w.virus = NULL;
+}
+
 /* ---- the reception point ---- */
 
 static enum pec_mailbox_policy policy(void *ctx, const char *addr)
@@ -436,6 +461,29 @@ static const char *feed_headers(const char *msg, void (*fn)(void *, const char *
 static void reception_header(void *t, const char *name, const char *value)
 {
     pec_reception_header(t, name, value);
+}
+
+/* receipt_for - an accettazione signed by the golden provider, addressed to bob */
+static void receipt_for(struct pec_buf *out)
+{
+    static const char original[] = "From: bob@" DOMAIN "\r\nTo: carl@" DOMAIN "\r\nSubject: ciao\r\n"
+                                   "Message-ID: <r9@mua>\r\nDate: Mon, 23 Nov 2026 08:00:00 +0100\r\n\r\ntesto\r\n";
+    static const char *const own[] = { DOMAIN };
+    static const char *const to[] = { "bob@" DOMAIN };
+    struct pec_compose c = { 0 };
+    struct pec_daticert f;
+    struct pec_error err = { 0 };
+    char msgid[PEC_ID_MAX];
+
+    CHECK(pec_message_facts(original, sizeof(original) - 1, idx, own, 1, &f, &err) == 0);
+    f.identificativo = strdup("pec1.ricevuta.1@" DOMAIN);
+    c.type = PEC_MSG_ACCETTAZIONE;
+    c.when = NOW;
+    c.facts = &f;
+    c.to = to;
+    c.n_to = 1;
+    CHECK(pec_compose_build(&iss, &c, out, msgid, &err) == 0);
+    pec_daticert_clear(&f);
 }
 
 /* reception_once - the busta through the phases, with a forged anomaly mark */
@@ -533,6 +581,17 @@ static int dh_mark_set(void *ctx, const char *key, struct pec_error *err)
 static const struct pec_delivery_host dhost = { NULL, dh_store, dh_stored_at, dh_has_marks, dh_mark_lock,
                                                 dh_mark_check, dh_mark_set };
 
+/* input_for - msg delivered to bob, relayed by the golden provider */
+static void input_for(const struct pec_buf *msg, struct pec_delivery_input *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->raw = msg->data;
+    in->len = msg->len;
+    in->recipient = "bob@" DOMAIN;
+    in->reverse_path = "posta-certificata@" DOMAIN;
+    in->now = NOW;
+}
+
 /* delivery_once - one delivery attempt of the verdict */
 static enum pec_answer_kind delivery_once(const struct pec_delivery_input *in, const struct pec_delivery_verdict *v,
                                           int k)
@@ -555,11 +614,7 @@ static void test_delivery(void)
     int n;
 
     busta_for("pec1.consegna.1@" DOMAIN, &busta);
-    in.raw = busta.data;
-    in.len = busta.len;
-    in.recipient = "bob@" DOMAIN;
-    in.reverse_path = "posta-certificata@" DOMAIN;
-    in.now = NOW;
+    input_for(&busta, &in);
     CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
     CHECK(v.action == PEC_DELIVERY_STORE_CERTIFIED);
     reset();
@@ -571,11 +626,14 @@ static void test_delivery(void)
         char name[64];
         int tolerated, resent;
 
+        enum pec_answer_kind first;
+
         reset();
-        delivery_once(&in, &v, k);
+        first = delivery_once(&in, &v, k);
         snprintf(name, sizeof(name), "%s", w.order.v[k - 1]);
-        /* a lost mark costs nothing now; a failed store, claim, submission or trace is retried */
+        /* a lost mark costs nothing now; a failed lock, check, store, claim, submission or trace is retried */
         tolerated = strcmp(name, "mark_set") == 0;
+        CHECK(first == (tolerated ? PEC_ANSWER_CONTINUE : PEC_ANSWER_TEMPFAIL));
         /* before the retry: a receipt only when the failure was after its submission */
         CHECK(w.sent.n == (tolerated || strcmp(name, "trace_record") == 0 ? 1u : 0u));
         /* the known window: submitted, then the trace write failed, so the retry submits it again */
@@ -632,6 +690,67 @@ static void test_facts_codec(void)
     pec_buf_release(&b);
 }
 
+/* other_path - a verdict other than a plain store of a busta: its order, then every failure retried
+ * gives one stored copy (stored_expected) and one event of event_type */
+static void other_path(const char *what, const struct pec_delivery_input *in, const char *expected_order,
+                       enum pec_answer_kind done_kind, size_t stored_expected, const char *event_prefix)
+{
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+    char order[512];
+    int n;
+
+    CHECK(pec_delivery_decide(&dctx, in, &v, &err) == 0);
+    reset();
+    CHECK(delivery_once(in, &v, 0) == done_kind);
+    CHECK_STR(order_of(order, sizeof(order)), expected_order);
+    n = w.calls;
+    for (int k = 1; k <= n; k++) {
+        enum pec_answer_kind first;
+        int tolerated;
+
+        reset();
+        first = delivery_once(in, &v, k);
+        /* a mark that cannot be read or written costs at most a second copy, never a lost message */
+        tolerated = strcmp(w.order.v[k - 1], "mark_set") == 0 || strcmp(w.order.v[k - 1], "mark_check") == 0;
+        CHECK(first == (tolerated ? done_kind : PEC_ANSWER_TEMPFAIL));
+        if (first == PEC_ANSWER_TEMPFAIL)
+            CHECK(delivery_once(in, &v, 0) == done_kind);
+        CHECK(w.mailbox.n == stored_expected);
+        CHECK(count(&w.events, event_prefix) == 1);
+        if (w.mailbox.n != stored_expected || count(&w.events, event_prefix) != 1)
+            fprintf(stderr, "%s: failure at call %d\n", what, k);
+    }
+    pec_delivery_verdict_clear(&v);
+}
+
+/* test_delivery_others - mancata consegna, a receipt stored as it is, ordinary mail wrapped or refused */
+static void test_delivery_others(void)
+{
+    static const char ordinary[] = "From: x@example.org\r\nTo: bob@" DOMAIN "\r\nSubject: hi\r\n"
+                                   "Message-ID: <o1@example.org>\r\n\r\nciao\r\n";
+    struct pec_buf busta = PEC_BUF_INIT, rec = PEC_BUF_INIT;
+    struct pec_delivery_input in = { 0 };
+
+    busta_for("pec1.altri.1@" DOMAIN, &busta);
+    input_for(&busta, &in);
+    in.disabled = 1; /* the avviso di mancata consegna: submitted, then traced */
+    other_path("mancata", &in, "trace_ready,submit,trace_record", PEC_ANSWER_CONTINUE, 0, "errore-consegna ");
+    in.disabled = 0;
+    receipt_for(&rec); /* a receipt for bob: stored as it is, traced once */
+    input_for(&rec, &in);
+    other_path("plain", &in, "trace_ready,mark_check,store,trace_record,mark_set", PEC_ANSWER_CONTINUE, 1,
+               "consegna ");
+    in.raw = ordinary;
+    in.len = sizeof(ordinary) - 1;
+    in.accepts_ordinary = 1; /* wrapped: stored, then traced */
+    other_path("wrapped", &in, "trace_ready,mark_check,store,trace_record", PEC_ANSWER_CONTINUE, 1, "busta-anomalia ");
+    in.accepts_ordinary = 0; /* refused: traced, then answered */
+    other_path("refused", &in, "trace_record", PEC_ANSWER_REJECT, 0, "errore-consegna ");
+    pec_buf_release(&busta);
+    pec_buf_release(&rec);
+}
+
 /* setup - the provider of the golden fixture as access, reception and delivery point */
 static void setup(void)
 {
@@ -660,8 +779,10 @@ int main(void)
     test_facts_codec();
     test_access_accept();
     test_access_refuse();
+    test_access_virus();
     test_reception();
     test_delivery();
+    test_delivery_others();
     reset();
     pec_config_unref(&cfg);
     fixture_free();

@@ -5,8 +5,9 @@
  * modules (clamd, quarantine folder, outbox, SMTP submitter, PostgreSQL trace store); an adapter then
  * replaces what its host does differently (the Dovecot plugin submits through lib-smtp and logs through
  * Dovecot's events), and the unit tests put a fake host behind it that can fail at any step.
- * Every fallible callback returns -1 with err on failure; the engines turn any failure into a
- * temporary failure of the whole step, so no callback's class decides a message's fate.
+ * Every fallible callback returns -1 with err on failure; the engines turn a failure into a temporary
+ * failure of the whole step (a PERMANENT class counts as TEMPORARY there), except a receipt the MTA
+ * refuses for good at the delivery point, which is logged (delivery_point.c, invariant 6).
  */
 #ifndef PEC_EFFECTS_H
 #define PEC_EFFECTS_H

@@ -1,15 +1,18 @@
 /* access_point.c - the access point's end-of-message step (pec_access_run, access.h).
  *
  * Invariants, in the order the steps keep them:
- *  1. Nothing is certified unscanned: a scanner that cannot answer is a temporary failure.
+ *  1. Nothing is certified unscanned: a scanner that cannot answer is a temporary failure (a host
+ *     without a scanner must say so in its configuration: allow_unscanned).
  *  2. An infected submission is quarantined and its quarantine traced before it is refused.
  *  3. Accept: the accettazione (and, for our own recipients, the presa in carico and avvisi) is spooled
  *     first, then the certification is traced, and only then is the message rewritten into the busta:
  *     a failure at any of these is a temporary failure, and a message whose rewrite failed is not
  *     queued, so its spool entry is never claimed (nothing is sent for it).  The receipts go out only
  *     when the MTA delivers the marker recipient, i.e. after it durably queued the busta.
- *  4. Refuse: the refusal is traced, then its avviso submitted, then the client is refused; when either
- *     fails the client gets a temporary failure and retries (a second avviso at worst, never none).
+ *  4. Refuse: when an avviso is owed (an authenticated sender), the refusal is traced, then its avviso
+ *     submitted, then the client is refused; when either fails the client gets a temporary failure and
+ *     retries.  Window: traced, and the avviso could not be submitted: that attempt's event stays.  A
+ *     refusal that owes no avviso (not authenticated) is only answered and logged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +118,7 @@ static int own_reception(const struct pec_access_point *p, const struct pec_effe
             pec_reception_verdict_clear(r);
         }
     } else if (local.n > 0) {
+        pec_reception_verdict_clear(r);
         pec_effects_log(fx, PEC_LOG_WARN, "id=%s: reception of our own busta: %s", v->identificativo, err.msg);
     }
     pec_strv_clear(&local);

@@ -1,23 +1,28 @@
 /* delivery_point.c - the delivery point's whole step for one recipient (pec_delivery_run, delivery.h).
  *
- * A busta (STORE_CERTIFIED) is delivered exactly once and receipted exactly once, whatever fails and is
- * retried, by these invariants in this order:
+ * A busta (STORE_CERTIFIED) is delivered once and receipted once, whatever fails and is retried, by these
+ * invariants in this order (the known windows are named; they are the subject of the exactly-once work):
  *  1. Two deliveries of one busta to one mailbox never interleave: the mark lock of the busta is held
  *     from before the store until the receipt is out (the host releases it when the delivery ends).
+ *     Without a home directory there are no marks and no lock: a repeated delivery may store a second
+ *     copy (logged), and step 5 still allows one receipt.
  *  2. A busta whose receipt mark is set is done: nothing is stored, nothing is sent.
  *  3. Nothing is stored while the trace store is down (a temporary failure, nothing lost).
  *  4. A busta stored by an earlier attempt (stored mark) is not stored again; its receipt carries the
- *     time of that save.  A full mailbox gets the avviso di mancata consegna instead of a receipt.
- *  5. The receipt is claimed in the trace store after the store, so exactly one delivery in the whole
- *     provider sends it.  A claim taken before (another node, an earlier attempt, whatever the marks say:
- *     they may be lost or absent) is honoured only when the trace shows the receipt went out; otherwise
- *     the receipt is owed and sent.
- *  6. The receipt is submitted, then traced, then marked: a failure before the mark leaves the retry to
- *     send it again (a second receipt at worst in that narrow window), never an untraced or lost one.
+ *     time of that save (the time of the retry when the copy can no longer be found).  A full mailbox
+ *     gets the avviso di mancata consegna instead of a receipt.
+ *  5. The receipt is claimed in the trace store after the store.  A claim taken before (an earlier
+ *     attempt, another node, whatever the marks say: they may be lost or absent) is honoured only when
+ *     the trace holds the receipt's event; otherwise the receipt is owed and sent.  Window: two
+ *     concurrent deliveries on two nodes, the second seeing the claim before the first traced its
+ *     receipt, both send.
+ *  6. The receipt is submitted, then traced, then marked.  Window: submitted and the trace write failed,
+ *     so the retry sends it again (never an untraced receipt).  A receipt the MTA refuses for good is
+ *     logged as an error and traced like a sent one, so it is not retried for ever.
  * Receipts, anomaly envelopes and ordinary mail (STORE_PLAIN, STORE_WRAPPED) are stored, then traced; a
  * store whose trace failed is marked "untraced" so the retry traces it without storing a second copy.
- * A refusal (REFUSE) is traced before it is answered: untraced, it is a temporary failure instead.
- */
+ * A refusal (REFUSE) is traced before it is answered: untraced, it is a temporary failure instead. */
+#define _GNU_SOURCE /* asprintf */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,7 +134,8 @@ static int record(const struct run *r, struct pec_trace_event *ev, const char *n
     char b[7][400];
     struct pec_trace_rcpt rcpts[2] = { { store_text(r->in->recipient, b[0], 400), PEC_RCPT_CERTIFICATO, 0 },
                                        { store_text(notified, b[1], 400), PEC_RCPT_ESTERNO, 0 } };
-    char msgid[PEC_ID_MAX + 2];
+    char *msgid = NULL;
+    int rc = 0;
 
     ev->identificativo = store_text(r->id, b[2], 400);
     ev->sender = store_text(sender_of(r->v), b[3], 400);
@@ -140,7 +146,8 @@ static int record(const struct run *r, struct pec_trace_event *ev, const char *n
         ev->gestore = store_text(r->v->analysis.daticert.gestore, b[4], 400);
     /* Message-IDs are logged in angle brackets, identifiers without (as the milter does) */
     if (ev->message_id != NULL && ev->message_id[0] != '<') {
-        snprintf(msgid, sizeof(msgid), "<%s>", ev->message_id);
+        if (asprintf(&msgid, "<%s>", ev->message_id) < 0)
+            pec_panic("out of memory");
         ev->message_id = msgid;
     }
     ev->message_id = store_text(ev->message_id, b[5], 400);
@@ -150,9 +157,10 @@ static int record(const struct run *r, struct pec_trace_event *ev, const char *n
         snprintf(why, sizeof(why), "%s", err->msg);
         pec_error_set(err, PEC_ERR_TEMPORARY, "trace store: %s event not recorded: %s",
                       pec_trace_type_name(ev->type), why);
-        return -1;
+        rc = -1;
     }
-    return 0;
+    free(msgid);
+    return rc;
 }
 
 /* trace_stored - a receipt or anomaly envelope stored as it is (no receipt of its own) */

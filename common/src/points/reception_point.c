@@ -1,7 +1,8 @@
 /* reception_point.c - the reception point's transaction and end-of-message step (reception.h).
  *
  * Invariants, in the order the steps keep them:
- *  1. Nothing is taken in charge unscanned: a scanner that cannot answer is a temporary failure.
+ *  1. Nothing is taken in charge unscanned: a scanner that cannot answer is a temporary failure (a host
+ *     without a scanner must say so in its configuration: allow_unscanned).
  *  2. What the message means for the trace (a busta received, a quarantine, a receipt settling the
  *     state of one of our recipients) is recorded before anything is accepted; a failed record is a
  *     temporary failure, so the sending provider retries and no receipt goes out untraced.
@@ -190,6 +191,7 @@ void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_p
     now = fx->now(fx->ctx);
     if (pec_reception_decide(t->ctx, raw, t->raw.len, (const char *const *)t->rcpts.v, t->rcpts.n,
                              infected ? virus : NULL, now, &v, &err) < 0) {
+        pec_reception_verdict_clear(&v);
         points_tempfail(fx, queue_id, &err, a);
         return;
     }

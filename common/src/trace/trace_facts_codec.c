@@ -7,6 +7,7 @@
  *   rcpt <kind> <cc> <address>
  *   up <state> <epoch> <identificativo> <address> <errore_code|-> <errore_text|->
  * Values are percent-encoded (bytes up to space, '%', '-' alone and 0x7f up), so every value is one word.
+ * A line this reader does not know is skipped, so an older reader takes a newer writer's record.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -209,7 +210,7 @@ static int decode_line(char *line, struct pec_trace_facts_copy *c)
             return 0;
         }
     }
-    return -1;
+    return 0; /* a field a newer writer added: an older reader records what it knows */
 }
 
 /* pec_trace_facts_decode - see trace_facts.h */
