@@ -42,6 +42,23 @@ static int open_trace(const struct pec_config *cfg, struct pec_trace **t, struct
 	return (*t = pec_trace_open(cfg->database, &set, err)) != NULL ? 0 : -1;
 }
 
+/* The start-up check's problems: the first is the reason every delivery is answered 4xx. */
+struct problems {
+	char first[400];
+	bool more;
+};
+
+/* collect - keep the first problem, note that there are more */
+static void collect(void *ctx, const char *line)
+{
+	struct problems *p = ctx;
+
+	if (p->first[0] == '\0')
+		snprintf(p->first, sizeof(p->first), "%s", line);
+	else
+		p->more = true;
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mtime == b->st_mtime &&
@@ -53,6 +70,7 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 	struct pec_error err = { 0 };
 	struct pec_state *st;
 	struct stat sb;
+	struct problems problems = { "", false };
 	bool same_path = cached != NULL && strcmp(cached->config_path, config_path) == 0;
 
 	*error_r = NULL;
@@ -61,14 +79,17 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 		*error_r = state_error;
 		return NULL;
 	}
-	if (same_path && same_file(&sb, &cached_stat)) {
-		if (cached_pid != getpid() && cached->trace != NULL) {
-			/* inherited across fork(): the connections belong to the parent; leave them alone */
-			(void)open_trace(cached->rt->cfg, &cached->trace, &err); /* same settings: it opened before */
-			cached_pid = getpid();
+	if (cached != NULL && cached_pid != getpid()) {
+		/* inherited across fork(): the connections belong to the parent; leave them alone */
+		if (open_trace(cached->rt->cfg, &cached->trace, &err) < 0) {
+			snprintf(state_error, sizeof(state_error), "%s", err.msg);
+			*error_r = state_error;
+			return NULL;
 		}
-		return cached;
+		cached_pid = getpid();
 	}
+	if (same_path && same_file(&sb, &cached_stat))
+		return cached;
 	st = calloc(1, sizeof(*st));
 	if (st == NULL || (st->config_path = strdup(config_path)) == NULL ||
 	    (st->rt = pec_runtime_load(config_path, time(NULL), &err)) == NULL ||
@@ -79,6 +100,14 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 		state_free(&st);
 		/* a half-written new version of the same file is no reason to stop; another file is */
 		return same_path ? cached : NULL;
+	}
+	if (pec_runtime_check(st->rt, PEC_ROLE_DELIVERY, st->rt->index != NULL, collect, NULL, &problems) > 0) {
+		/* fail closed: every delivery answers 4xx with the first reason until the file is fixed */
+		snprintf(state_error, sizeof(state_error), "not serving: %s%s", problems.first,
+			 problems.more ? " (and more)" : "");
+		*error_r = state_error;
+		state_free(&st);
+		return NULL;
 	}
 	st->dctx.issuer = &st->rt->issuer;
 	st->dctx.trust = st->rt->trust;

@@ -26,6 +26,7 @@
 #include "pec/submit.h"
 #include "pec/mime.h"
 #include "pec/net.h"
+#include "pec/message.h"
 #include "pec/outbox.h"
 #include "pec/quarantine.h"
 #include "pec/runtime.h"
@@ -41,24 +42,36 @@
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
 static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
-/* trace_sent - record the event the point computed when it spooled the message we have just sent */
-static int trace_sent(const void *facts, size_t len)
+/* read_facts - what to trace for one owed message: the facts its point spooled beside it, or, for an
+ * entry written by an older pec-milter without them, the message read back.  0, or -1 (nothing is sent:
+ * the entry waits, its marker retried). */
+static int read_facts(const void *facts, size_t facts_len, const void *msg, size_t len,
+                      struct pec_trace_facts_copy *f)
 {
-    struct pec_trace_facts_copy f;
+    struct pec_analysis a;
+    struct pec_trace_facts old;
     struct pec_error err = { 0 };
     int rc = 0;
 
-    if (trace == NULL || len == 0)
-        return 0;
-    if (pec_trace_facts_decode(facts, len, &f, &err) < 0) {
+    memset(f, 0, sizeof(*f));
+    if (facts_len > 0) {
+        if (pec_trace_facts_decode(facts, facts_len, f, &err) == 0)
+            return 0;
         pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
-    if (pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
-        pec_warn("pec-emitter: trace: %s", err.msg);
-        rc = -1;
+    if (pec_message_analyze(msg, len, NULL, &a, &err) < 0) {
+        pec_warn("pec-emitter: cannot read back a message spooled without facts: %s", err.msg);
+        return -1;
     }
-    pec_trace_facts_copy_clear(&f);
+    pec_warn("pec-emitter: a message spooled without trace facts (older pec-milter): traced from its content");
+    if (pec_trace_facts_of(&a, 0, a.has_daticert ? a.daticert.when : time(NULL), NULL, &old) == 0) {
+        struct pec_buf b = PEC_BUF_INIT;
+        pec_trace_facts_encode(&old.ev, old.up, old.n_up, &b);
+        rc = pec_trace_facts_decode(b.data, b.len, f, &err);
+        pec_buf_release(&b);
+    }
+    pec_analysis_clear(&a);
     return rc;
 }
 
@@ -111,17 +124,25 @@ static int read_line(struct lmtp_conn *c, struct pec_buf *line)
     }
 }
 
-/* sink_inject - hand one owed message to Postfix (ctx: the session's submitter) */
+/* sink_inject - hand one owed message to Postfix (ctx: the session's submitter), then record its facts:
+ * a failure of the record retries the whole entry, and a re-sent copy keeps its Message-ID */
 static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
 {
+    struct pec_trace_facts_copy f;
     struct pec_error err = { 0 };
+    int rc = 0;
 
+    if (read_facts(facts, facts_len, msg, len, &f) < 0)
+        return -1;
     if (pec_submitter_send(ctx, cfg->service_address, rcpt, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
-        return -1;
+        rc = -1;
+    } else if (trace && f.ev.type != PEC_TRACE_NONE && pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
+        pec_warn("pec-emitter: trace: %s", err.msg);
+        rc = -1;
     }
-    /* traced once sent: a failure here retries the whole entry, and a re-sent copy keeps its Message-ID */
-    return trace_sent(facts, facts_len);
+    pec_trace_facts_copy_clear(&f);
+    return rc;
 }
 
 /* sink_quarantine - keep an infected message for 30 months (the folder is the operator's archive) */
@@ -256,6 +277,13 @@ static void *housekeeping(void *arg)
     return NULL;
 }
 
+/* log_line - a problem or notice of the start-up check */
+static void log_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    pec_warn("pec-emitter: %s", line);
+}
+
 /* listen_on - a TCP listener on host:port */
 static int listen_on(const char *spec)
 {
@@ -297,6 +325,8 @@ int main(int argc, char **argv)
     if ((rt = pec_runtime_load(config, time(NULL), &err)) == NULL)
         pec_fatal("pec-emitter: %s", err.msg);
     cfg = rt->cfg;
+    if (pec_runtime_check(rt, PEC_ROLE_EMITTER, 1, log_line, log_line, NULL) > 0)
+        pec_fatal("pec-emitter: %s: not starting: the configuration above would send untraced receipts", config);
     if (cfg->outbox_dir == NULL || cfg->marker_domain == NULL)
         pec_fatal("pec-emitter: %s: outbox_dir and marker_domain are required", config);
     if (cfg->database) {

@@ -1,7 +1,9 @@
 /* main.c - pec-milter: the access point or the reception point, one role per process and socket.
  *
- * usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT] [-S]
- * -S logs to syslog (mail facility) instead of standard error.
+ * usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-S] | -n)
+ * -S logs to syslog (mail facility) instead of standard error; -n checks the configuration for the role
+ * (every problem with its file and line) and exits: 0 when it would serve.
+ * It refuses to start when pec_runtime_check finds a problem: it never certifies with a loose setup.
  * SOCKET as libmilter spells it: inet:PORT@127.0.0.1 or unix:/path.
  */
 #include <signal.h>
@@ -18,8 +20,20 @@
 /* usage - print the synopsis and give the exit status for bad usage */
 static int usage(void)
 {
-    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception -s SOCKET [-t TIMEOUT] [-S]\n");
+    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-S] | -n)\n");
     return 2;
+}
+
+/* print_line - a problem or notice of the configuration check (-n) */
+static void print_line(void *ctx, const char *line)
+{
+    printf("%s%s\n", (const char *)ctx, line);
+}
+
+/* warn_line - the same at start-up, to the log */
+static void warn_line(void *ctx, const char *line)
+{
+    pec_warn("pec-milter: %s%s", (const char *)ctx, line);
 }
 
 /* login_is_mailbox - the SASL login is the mailbox address */
@@ -37,19 +51,20 @@ int main(int argc, char **argv)
     struct pec_runtime *rt;
     struct pec_mailboxes *boxes = NULL;
     struct pec_error err = { 0 };
-    int opt, timeout = 300, status;
+    int opt, timeout = 300, status, check_only = 0, have_index;
 
-    while ((opt = getopt(argc, argv, "c:r:s:t:S")) != -1) {
+    while ((opt = getopt(argc, argv, "c:r:s:t:Sn")) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 'r': role = optarg; break;
         case 's': sock = optarg; break;
         case 't': timeout = atoi(optarg); break;
         case 'S': pec_log_to_syslog("pec-milter"); break;
+        case 'n': check_only = 1; break;
         default: return usage();
         }
     }
-    if (config == NULL || role == NULL || sock == NULL)
+    if (config == NULL || role == NULL || (sock == NULL && !check_only))
         return usage();
     if (strcmp(role, "access") == 0)
         app.role = ROLE_ACCESS;
@@ -74,9 +89,24 @@ int main(int argc, char **argv)
             pec_fatal("pec-milter: %s: database: %s", config, err.msg);
         /* the provider index as imported with pecctl index import, looked up in a cached snapshot */
         app.index_cache = pec_trace_index_cache_new(std.trace, 60, NULL);
-    } else {
-        pec_warn("pec-milter: %s: no database configured: events are logged, not traced", config);
     }
+    /* the index: the file's, or the database copy the cache can load now */
+    have_index = rt->index != NULL;
+    if (!have_index && app.index_cache) {
+        const struct pec_index *idx = pec_trace_index_cache_acquire(app.index_cache, &err);
+        have_index = idx != NULL;
+        pec_trace_index_cache_release(app.index_cache, &idx);
+    }
+    if (check_only) {
+        int n = pec_runtime_check(rt, app.role == ROLE_ACCESS ? PEC_ROLE_ACCESS : PEC_ROLE_RECEPTION, have_index,
+                                  print_line, print_line, (void *)"");
+        printf("%s: %d problem%s for the %s point\n", config, n, n == 1 ? "" : "s", role);
+        return n == 0 ? 0 : 1;
+    }
+    if (pec_runtime_check(rt, app.role == ROLE_ACCESS ? PEC_ROLE_ACCESS : PEC_ROLE_RECEPTION, have_index, warn_line,
+                          warn_line, (void *)"") > 0)
+        pec_fatal("pec-milter: %s: not starting: the configuration above would certify with a loose setup "
+                  "(pec-milter -n lists the problems)", config);
     app.rt = rt;
     /* one submission per avviso, the rare message sent while the client waits */
     std.cfg = rt->cfg;

@@ -24,6 +24,10 @@ fi
 
 A=pec-a.test B=pec-b.test
 T0=$SECONDS
+# the strict setup: trust anchors, index, trace store and a real clamd (its only signature EICAR's, so no
+# download is needed) for both providers: nothing runs on an opt-out
+h_clamd demo || { echo "demo: clamd did not start" >&2; exit 1; }
+N_CLAMD_SOCKET=$HC_SOCKET
 echo "demo: starting two providers ($A, $B): PostgreSQL, Postfix, pec-milter, pec-emitter, Dovecot + pec plugin"
 n_net_start $A $B || { echo "demo: the network did not start" >&2; n_dump_logs >&2; exit 1; }
 echo "demo: network up in $((SECONDS - T0)) s"

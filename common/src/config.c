@@ -18,6 +18,7 @@ struct config_snapshot {
     char **strings; /* every string the snapshot owns */
     size_t n_strings;
     char **domains, **trust, **crls;
+    unsigned *key_lines; /* per key_table entry: the line it was (last) set on, 0 when unset */
 };
 
 /* keep - remember an owned string so unref can free it */
@@ -205,8 +206,8 @@ static char *trim(char *s)
 }
 
 /* parse_line - handle one line; -1 with err */
-static int parse_line(struct config_snapshot *c, char *line, const char *where, unsigned char *seen,
-                      struct pec_error *err)
+static int parse_line(struct config_snapshot *c, char *line, const char *where, unsigned lineno,
+                      unsigned char *seen, struct pec_error *err)
 {
     char *eq, *key, *val;
     size_t i, vl;
@@ -234,6 +235,7 @@ static int parse_line(struct config_snapshot *c, char *line, const char *where, 
             return -1;
         }
         seen[i] = 1;
+        c->key_lines[i] = lineno;
         return set_value(c, &key_table[i], val, where, err);
     }
     pec_error_set(err, PEC_ERR_INVALID, "%s: unknown key \"%s\"", where, key);
@@ -249,6 +251,7 @@ static void free_snapshot(struct config_snapshot *c)
     free(c->domains);
     free(c->trust);
     free(c->crls);
+    free(c->key_lines);
     free(c);
 }
 
@@ -266,6 +269,8 @@ const struct pec_config *pec_config_parse(const char *text, size_t len, const ch
     if (c == NULL)
         pec_panic("out of memory");
     atomic_init(&c->refs, 1);
+    if ((c->key_lines = calloc(sizeof(key_table) / sizeof(key_table[0]), sizeof(*c->key_lines))) == NULL)
+        pec_panic("out of memory");
     c->pub.path = keep(c, name, strlen(name));
     c->pub.sign_digest = PEC_DIGEST_SHA256;
     c->pub.max_recipients = 500;
@@ -287,7 +292,7 @@ const struct pec_config *pec_config_parse(const char *text, size_t len, const ch
         line = strndup(text + pos, end - pos);
         if (line == NULL)
             pec_panic("out of memory");
-        rc = parse_line(c, line, where, seen, err);
+        rc = parse_line(c, line, where, (unsigned)lineno, seen, err);
         free(line);
         if (rc < 0) {
             free_snapshot(c);
@@ -364,5 +369,16 @@ int pec_config_manages(const struct pec_config *cfg, const char *domain)
     for (size_t i = 0; i < cfg->n_managed_domains; i++)
         if (strcasecmp(cfg->managed_domains[i], domain) == 0)
             return 1;
+    return 0;
+}
+
+/* pec_config_key_line - where key was set, for messages that point at the line */
+unsigned pec_config_key_line(const struct pec_config *cfg, const char *key)
+{
+    const struct config_snapshot *c = (const struct config_snapshot *)cfg;
+
+    for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++)
+        if (strcmp(key_table[i].name, key) == 0)
+            return c->key_lines[i];
     return 0;
 }

@@ -254,6 +254,7 @@ mail_domain = $D
 managed_domains = $D
 cert_file = $PKI/provider.pem
 key_file = $PKI/provider.key
+trust_file = $PKI/ca.pem
 index_file = $PKI/index.ldif
 outbox_dir = $T_TMP/outbox
 marker_domain = outbox.pec.invalid

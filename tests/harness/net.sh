@@ -154,6 +154,7 @@ sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
 mailbox_file = $d/mailboxes
 quarantine_dir = $d/quarantine
 ${N_CLAMD_SOCKET:+clamd_socket = $N_CLAMD_SOCKET}
+$([ -n "${N_CLAMD_SOCKET:-}" ] || echo "allow_unscanned = yes")
 ${N_CONF_EXTRA:-}
 CONF
   chmod 644 "$d/provider.conf"

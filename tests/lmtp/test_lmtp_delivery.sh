@@ -16,7 +16,8 @@ dc_require
 trap 'exit 1' INT TERM HUP
 
 # ---- PKI, index and the provider configuration ----
-dc_example_provider "$T_TMP" || bail "pecctl example failed"
+# no trace store in this test: the opt-out says so (the plugin answers 4xx to everything otherwise)
+dc_example_provider "$T_TMP" "allow_untraced = yes" || bail "pecctl example failed"
 CA=$PKI/ca.pem
 
 # ---- the private Dovecot ----
@@ -325,6 +326,7 @@ fi
 pick ricevuta '^avvenuta-consegna$' && check_signed_receipt "notify: receipt" || fail "notify: no receipt"
 
 # ==== 12. dovecot-lda: the same plugin; an unreadable key is a temporary failure, never a delivery ====
+# (a key the group or others can read is one too: the configuration check refuses it)
 LDA=/usr/lib/dovecot/dovecot-lda
 "$PEC_MKBUSTA" "$PKI/provider.pem" "$PKI/provider.key" completa carol@pec-remoto.test "" \
   "$T_TMP/lda.eml" >/dev/null || fail "mkbusta (lda) failed"
@@ -333,7 +335,8 @@ carol_before=$(maildir_count carol@pec-remoto.test)
 rc=$?
 [ $rc -eq 75 ] && ok || fail "lda, key unreadable by the mail user: exit $rc (want 75 EX_TEMPFAIL)"
 [ "$(maildir_count carol@pec-remoto.test)" -eq "$carol_before" ] && ok || fail "lda: stored without a usable key"
-chmod 644 "$PKI/provider.key"
+# dovecot-lda runs as the mail user: the key must be that user's alone (a key others can read is refused)
+chown nobody "$PKI/provider.key"
 "$LDA" -c "$DC_DIR/dovecot.conf" -d carol@pec-remoto.test -f "$ALICE" < "$T_TMP/lda.eml" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok || fail "lda: busta exit $rc"
@@ -378,6 +381,21 @@ if [ -n "$HAVE_SIEVE" ]; then
 else
   echo "note: dovecot-sieve not installed, the Sieve section is skipped"
 fi
+
+# ==== 14. fail closed: without trust anchors the plugin certifies nothing (4xx with the reason) ====
+cp "$DC_PEC_CONF" "$T_TMP/provider.conf.strict"
+sed -i '/^trust_file = /d' "$DC_PEC_CONF"
+new_busta "$T_TMP/loose.eml" bob@pec-esempio.test || fail "mkbusta (loose) failed"
+bob_before=$(maildir_count bob@pec-esempio.test)
+inject "$ALICE" bob@pec-esempio.test "$T_TMP/loose.eml"
+case "$REPLIES" in 4*) ok ;; *) fail "no trust anchors: LMTP replies '$REPLIES' (want 4xx)" ;; esac
+grep -q 'trust_file (the providers.* CA) is required' "$INJECT_LOG" && ok || fail "no trust anchors: reply without the reason"
+[ "$(maildir_count bob@pec-esempio.test)" -eq "$bob_before" ] && ok || fail "no trust anchors: the busta was stored"
+sink_new 0
+cp "$T_TMP/provider.conf.strict" "$DC_PEC_CONF"
+inject "$ALICE" bob@pec-esempio.test "$T_TMP/loose.eml"
+[ "$REPLIES" = 250 ] && ok || fail "trust anchors back: LMTP replies '$REPLIES'"
+sink_new 1
 
 # ==== the log: one line per decision with the identificativo; trace lines; no crash ====
 sleep 0.2

@@ -63,7 +63,8 @@ local f = samples and io.open(samples .. "/aruba-2014/busta-trasporto-1.eml")
 if f then
   f:close()
   run("aruba", samples .. "/aruba-2014/busta-trasporto-1.eml", { "bob@" .. D }, nil, function(conn)
-    t.check(mt.getreply(conn) == SMFIR_CONTINUE, "real Aruba busta accepted")
+    -- fail closed: Aruba is in the index, but its CA (DigitPA / AgID) is not among our trust anchors
+    t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC), "real Aruba busta, untrusted CA: refused")
   end)
   run("sogei", samples .. "/sogei-2018-edited/busta-invio-file.eml", { "bob@" .. D }, nil, function(conn)
     t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC), "edited Sogei busta refused")

@@ -5,8 +5,11 @@
 need_tools miltertest
 HERE=$(cd "$(dirname "$0")" && pwd)
 SAMPLES=$PEC_SHARED_DIR/samples/real
+# no trace store and no scanner here: the opt-outs say so (pec-milter refuses to start otherwise)
 h_example_provider "$T_TMP/sendmail" "max_recipients = 3
-max_message_size = 60000" || bail "pecctl example"
+max_message_size = 60000
+allow_untraced = yes
+allow_unscanned = yes" || bail "pecctl example"
 h_index_add_aruba
 printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$T_TMP/mailboxes"
 recording_sendmail
@@ -26,6 +29,22 @@ n=$(grep -l "^X-Ricevuta: non-accettazione" "$T_TMP"/sent/*.eml 2>/dev/null | wc
 for f in "$T_TMP"/sent/*.eml; do
   check "$(basename "$f") verifies" openssl smime -verify -in "$f" -CAfile "$PKI/ca.pem" -out /dev/null
 done
+# Fail closed: without trust anchors or an index a verifying point does not start; -n names each problem
+# with its file (and line), and passes the configuration above.
+check "-n: the test configuration passes" "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -n
+sed -e '/^trust_file = /d' -e '/^index_file = /d' -e '/^allow_un/d' "$T_TMP/provider.conf" > "$T_TMP/loose.conf"
+out=$("$H_MILTER" -c "$T_TMP/loose.conf" -r reception -n 2>&1)
+rc=$?
+[ $rc -eq 1 ] && ok || fail "-n on a loose configuration: exit $rc"
+for want in "loose.conf: the reception point verifies signatures: trust_file" "index_file, or" \
+            "clamd_socket is required" "database is required" "4 problems"; do
+  grep -qF "$want" <<<"$out" && ok || fail "-n: '$want' not reported: $out"
+done
+port=$(free_port)
+timeout 20 "$H_MILTER" -c "$T_TMP/loose.conf" -r reception -s inet:"$port"@127.0.0.1 >"$T_TMP/loose.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || fail "a loose reception point started (exit $rc)"
+grep -q "not starting" "$T_TMP/loose.log" && ok || fail "no 'not starting' line: $(cat "$T_TMP/loose.log")"
 # The accepted submission and the valid busta left committed outbox entries (not sent: no Postfix here).
 n=$(find "$T_TMP/outbox" -mindepth 1 -maxdepth 1 -type d ! -name 'tmp.*' | wc -l)
 [ "$n" -ge 2 ] && ok || fail "expected outbox entries for the accettazione and the presa in carico, got $n"

@@ -24,6 +24,8 @@ if [ -n "${PEC_TEST_DB:-}" ]; then
   # the milter then looks the index up in the copy imported into the trace store, not in a file
   "$PECCTL" index import --db "$PEC_TEST_DB" "$PKI/index.ldif" >/dev/null || fail "index import"
   sed -i '/^index_file = /d' "$T_TMP/provider.conf"
+else
+  echo "allow_untraced = yes" >> "$T_TMP/provider.conf"
 fi
 
 h_dovecot_auth a "$AUTH" "$T_TMP/users" || bail "dovecot auth did not start"
@@ -131,22 +133,34 @@ verify_all "$T_TMP/got-local"
 # --- reception point ----------------------------------------------------------------------------------
 mx() { swaks --server 127.0.0.1:"$MX" --helo other.test --timeout 30 "$@" 2>&1; }
 if [ -f "$SAMPLES/aruba-2014/busta-trasporto-1.eml" ]; then
-  local_before=$(h_sink_count local); remote_before=$(h_sink_count remote)
-  out=$(mx --from sender@pec.it --to bob@$D,zed@$D --data "$SAMPLES/aruba-2014/busta-trasporto-1.eml")
-  grep -q "^<- *250 .*queued" <<<"$out" && ok || fail "real Aruba busta not accepted: $(grep '^<' <<<"$out" | tail -2)"
-  wait_count "h_sink_count local" $((local_before + 1)) 30 || fail "Aruba busta not delivered to bob"
-  wait_count "h_sink_count remote" $((remote_before + 2)) 30 || fail "presa in carico and no-dest avviso not sent"
-  rm -rf "$T_TMP/got-remote"; h_sink_messages remote "$T_TMP/got-remote"
-  verify_all "$T_TMP/got-remote"
-  pic=$(grep -l "^X-Ricevuta: presa-in-carico" "$T_TMP"/got-remote/*.eml | head -1)
-  [ -n "$pic" ] && grep -q "posta-certificata@pec.aruba.it" "${pic%.eml}.rcpt" && ok || fail "no presa in carico to Aruba's mailReceipt"
-  [ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" 2>/dev/null && ok || fail "presa in carico does not list bob"
-  [ -n "$pic" ] && grep -q "zed@$D" "$pic.xml" && fail "presa in carico lists the unknown zed" || ok
-  nodest=$(grep -l "^X-Ricevuta: errore-consegna" "$T_TMP"/got-remote/*.eml | head -1)
-  [ -n "$nodest" ] && grep -q 'errore="no-dest"' "$nodest.xml" && ok || fail "no avviso di mancata consegna (no-dest) for zed"
+  # fail closed: Aruba is in the index, but its CA (DigitPA / AgID) is not among our trust anchors
+  out=$(mx --from sender@pec.it --to bob@$D --data "$SAMPLES/aruba-2014/busta-trasporto-1.eml")
+  grep -q "^<\** *554 " <<<"$out" && ok || fail "real Aruba busta with an untrusted CA not refused: $(grep '^<' <<<"$out" | tail -2)"
   out=$(mx --from x@pec.it --to bob@$D --data "$SAMPLES/sogei-2018-edited/busta-invio-file.eml")
   grep -q "^<\** *554 " <<<"$out" && ok || fail "tampered Sogei busta not refused: $(grep '^<' <<<"$out" | tail -2)"
 fi
+# a busta of a trusted provider for bob and for zed (no such mailbox): bob gets it, the signer's
+# mailReceipt the presa in carico listing bob alone, the remote sender an avviso (no-dest) for zed
+printf 'From: carl@pec-remoto.test\r\nTo: bob@%s, zed@%s\r\nSubject: per bob\r\nDate: %s\r\nMessage-ID: <r1@client.test>\r\n\r\nciao\r\n' \
+  $D $D "$(date -R)" > "$T_TMP/for-bob.eml"
+"$PEC_BUILD_DIR/tests/make-busta" "$T_TMP/provider.conf" "$T_TMP/for-bob.eml" > "$T_TMP/for-bob-busta.eml" || fail "make-busta"
+local_before=$(h_sink_count local); remote_before=$(h_sink_count remote)
+out=$(mx --from carl@pec-remoto.test --to bob@$D,zed@$D --data "$T_TMP/for-bob-busta.eml")
+grep -q "^<- *250 .*queued" <<<"$out" && ok || fail "trusted busta not accepted: $(grep '^<' <<<"$out" | tail -2)"
+wait_count "h_sink_count local" $((local_before + 2)) 30 || fail "busta for bob and presa in carico not both delivered"
+wait_count "h_sink_count remote" $((remote_before + 1)) 30 || fail "no-dest avviso not sent"
+rm -rf "$T_TMP/got-remote" "$T_TMP/got-local"
+h_sink_messages remote "$T_TMP/got-remote"
+h_sink_messages local "$T_TMP/got-local"
+verify_all "$T_TMP/got-remote"
+verify_all "$T_TMP/got-local"
+bid=$(sed -n 's/^Message-ID: *<\(.*\)>\r*$/\1/Ip' "$T_TMP/for-bob-busta.eml" | head -1)
+pic=$(grep -l "<identificativo>$bid</identificativo>" $(grep -l "^X-Ricevuta: presa-in-carico" "$T_TMP"/got-local/*.eml | sed 's/$/.xml/') 2>/dev/null | head -1)
+pic=${pic%.xml}
+[ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" 2>/dev/null && ok || fail "presa in carico does not list bob"
+[ -n "$pic" ] && grep -q "<ricezione>zed@$D" "$pic.xml" && fail "presa in carico lists the unknown zed" || ok
+nodest=$(grep -l "^X-Ricevuta: errore-consegna" "$T_TMP"/got-remote/*.eml | head -1)
+[ -n "$nodest" ] && grep -q 'errore="no-dest"' "$nodest.xml" && ok || fail "no avviso di mancata consegna (no-dest) for zed"
 out=$(mx --from someone@example.net --to bob@$D --header "Subject: ordinaria" --body "ciao")
 grep -q "^<\** *554 .*non certificata" <<<"$out" && ok || fail "ordinary mail to a PEC-only mailbox not refused"
 before=$(h_sink_count local)

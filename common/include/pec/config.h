@@ -81,4 +81,8 @@ void pec_config_unref(const struct pec_config **cfg);
 /* pec_config_manages - 1 when domain (case-insensitive) is one of managed_domains */
 int pec_config_manages(const struct pec_config *cfg, const char *domain);
 
+/* pec_config_key_line - the line of the file that set key (the last one for a repeatable key), 0 when
+ * the key is not set */
+unsigned pec_config_key_line(const struct pec_config *cfg, const char *key);
+
 #endif
