@@ -54,7 +54,8 @@ static void conn_index(struct conn *c)
             c->index = idx;
             c->index_from_cache = 1;
         } else if (app->rt->index == NULL) {
-            pec_warn("provider index: %s", err.msg);
+            /* no index: the engines answer 4xx rather than judge without one */
+            pec_warn("provider index unavailable: %s", err.msg);
         }
     }
     c->access_ctx = app->access;

@@ -20,28 +20,6 @@ static int index_usage(void)
     return PECCTL_USAGE;
 }
 
-/* unwrap - the LDIF of a signed index, only when its signature is valid (and trusted, with anchors) */
-static int unwrap(const char *path, const struct pec_buf *der, const struct pec_trust *trust, struct pec_buf *ldif,
-                  struct pec_error *err)
-{
-    struct pec_sig_info info;
-    int r = -1;
-
-    memset(&info, 0, sizeof(info));
-    if (pec_smime_verify_embedded(trust, der->data, der->len, time(NULL), ldif, &info, err) < 0)
-        goto done;
-    if (info.status != PEC_SIG_VALID)
-        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is invalid: %s", path,
-                      info.reason[0] ? info.reason : "no valid signature");
-    else if (trust != NULL && !info.trusted)
-        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is not trusted: %s", path, info.reason);
-    else
-        r = 0;
-done:
-    pec_sig_info_clear(&info);
-    return r;
-}
-
 /* load_trust - anchors from --ca options, else from the configuration's trust_file keys; NULL if none */
 static struct pec_trust *load_trust(char **cas, int n_cas, const struct pec_config *cfg, int *failed)
 {
@@ -82,7 +60,7 @@ static int import(struct pec_trace *t, const char *path, const struct pec_trust 
         if (trust == NULL)
             fprintf(stderr, "pecctl index import: warning: no --ca or trust_file: checking the signature's "
                             "integrity only\n");
-        if (unwrap(path, &raw, trust, &ldif, &err) < 0)
+        if (pec_index_unwrap(path, raw.data, raw.len, trust, time(NULL), &ldif, &err) < 0)
             goto done;
         text = &ldif;
     }

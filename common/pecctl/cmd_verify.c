@@ -109,7 +109,8 @@ static void verdict_json(struct pec_buf *o, const char *file, const struct pec_a
     pec_buf_puts(o, "]}\n");
 }
 
-/* cmd_verify - pecctl verify [--ca FILE]... [--index FILE] MESSAGE... */
+/* cmd_verify - pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...  (--strict: judge as a
+ * reception point does, so trust anchors and an index are required) */
 int cmd_verify(int argc, char **argv)
 {
     struct pec_analyze_opts opts = { NULL, NULL, time(NULL) };
@@ -117,12 +118,16 @@ int cmd_verify(int argc, char **argv)
     struct pec_index *index = NULL;
     struct pec_error err = { 0 };
     const char *index_file = NULL;
-    int i, status = PECCTL_OK, nfiles = 0;
+    int i, status = PECCTL_OK, nfiles = 0, strict = 0;
 
     for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
+        }
+        if (strcmp(argv[i], "--strict") == 0) {
+            strict = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "pecctl verify: %s needs a value\n", argv[i]);
@@ -144,6 +149,11 @@ int cmd_verify(int argc, char **argv)
             status = PECCTL_USAGE;
             goto out;
         }
+    }
+    if (strict && (trust == NULL || index_file == NULL)) {
+        fprintf(stderr, "pecctl verify: --strict judges trust: it needs --ca and --index\n");
+        status = PECCTL_USAGE;
+        goto out;
     }
     if (index_file && (index = pec_index_load_file(index_file, trust, opts.now, &err)) == NULL) {
         fprintf(stderr, "pecctl verify: %s\n", err.msg);
@@ -174,7 +184,7 @@ int cmd_verify(int argc, char **argv)
         pec_buf_release(&line);
     }
     if (nfiles == 0) {
-        fprintf(stderr, "usage: pecctl verify [--ca FILE]... [--index FILE] MESSAGE...\n");
+        fprintf(stderr, "usage: pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...\n");
         status = PECCTL_USAGE;
     }
 out:

@@ -9,7 +9,7 @@
 /* usage - the command summary */
 static int usage(FILE *f)
 {
-    fputs("usage: pecctl verify [--ca FILE]... [--index FILE] MESSAGE...\n"
+    fputs("usage: pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...\n"
           "       pecctl example --out DIR\n"
           "       pecctl db migrate|version [--config FILE] [--db CONNINFO]\n"
           "       pecctl index import|show ...\n"

@@ -497,19 +497,23 @@ static int read_file(const char *path, struct pec_buf *out, struct pec_error *er
     return 0;
 }
 
-/* unwrap_signed - verify FILE.ldif.p7m and put the embedded LDIF into ldif */
-static int unwrap_signed(const char *path, const struct pec_buf *der, const struct pec_trust *trust, time_t now,
-                         struct pec_buf *ldif, struct pec_error *err)
+/* pec_index_unwrap - the LDIF inside a signed index, once its signature is valid and trusted */
+int pec_index_unwrap(const char *path, const void *der, size_t len, const struct pec_trust *trust, time_t now,
+                     struct pec_buf *ldif, struct pec_error *err)
 {
     struct pec_sig_info info = { 0 };
     int ret = -1;
 
-    if (pec_smime_verify_embedded(trust, der->data, der->len, now, ldif, &info, err) < 0)
+    if (pec_smime_verify_embedded(trust, der, len, now, ldif, &info, err) < 0)
         goto done;
     if (info.status != PEC_SIG_VALID)
-        pec_error_set(err, PEC_ERR_INVALID, "index signature of %s is invalid: %s", path, info.reason);
-    else if (trust != NULL && !info.trusted)
-        pec_error_set(err, PEC_ERR_INVALID, "index signature of %s is not trusted: %s", path, info.reason);
+        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is invalid: %s", path,
+                      info.reason[0] ? info.reason : "no valid signature");
+    else if (trust == NULL)
+        /* a signature nobody can judge proves nothing: a signed index needs the anchors to verify it */
+        pec_error_set(err, PEC_ERR_INVALID, "%s is signed but no trust anchors were given to verify it", path);
+    else if (!info.trusted)
+        pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is not trusted: %s", path, info.reason);
     else
         ret = 0;
 done:
@@ -528,7 +532,7 @@ struct pec_index *pec_index_load_file(const char *path, const struct pec_trust *
     if (read_file(path, &raw, err) < 0)
         goto done;
     if (n >= 4 && strcasecmp(path + n - 4, ".p7m") == 0) {
-        if (unwrap_signed(path, &raw, trust, now, &ldif, err) == 0)
+        if (pec_index_unwrap(path, raw.data, raw.len, trust, now, &ldif, err) == 0)
             idx = pec_index_parse_ldif(ldif.data, ldif.len, err);
     } else {
         idx = pec_index_parse_ldif(raw.data, raw.len, err);

@@ -32,6 +32,9 @@ grep -q "as index version 1" <<<"$out" && ok || fail "version 1: $out"
   printf 'mailReceipt: posta-certificata@pec-due.test\nmanagedDomains: pec-due.test\nmanagedDomains: pec-2.test\n'
 } >"$T_TMP/two.ldif"
 sign "$T_TMP/two.ldif" || fail "openssl cms -sign"
+# fail closed: a signed index is never taken without anchors to verify its signature
+out=$("$PECCTL" index import "${DB[@]}" "$T_TMP/two.ldif.p7m" 2>&1) && fail "p7m imported without --ca" ||
+  { grep -q "no trust anchors were given" <<<"$out" && ok || fail "p7m without --ca: $out"; }
 out=$("$PECCTL" index import "${DB[@]}" --ca "$EX/ca.pem" "$T_TMP/two.ldif.p7m" 2>&1) && ok || fail "import p7m: $out"
 [ "$(current)" = "version 2, 2 providers" ] && ok || fail "after p7m: $(current)"
 [ "$(psql_q "SELECT array_to_string(domains, ',') FROM index_providers WHERE name = 'Gestore Due'")" = \

@@ -17,6 +17,8 @@ T_PASS=0
 T_FAIL=0
 # world-readable: the daemons started under other users (postgres, nobody, dovecot) read files in it
 T_TMP=$(mktemp -d "/tmp/${T_TMP_NAME:-pec-test}.XXXXXX")
+# every path a test writes starts with $T_TMP: without it they would land in /
+case "$T_TMP" in /tmp/?*) [ -d "$T_TMP" ] ;; *) false ;; esac || { echo "lib.sh: no scratch folder" >&2; exit 1; }
 chmod 755 "$T_TMP"
 : > "$T_TMP/.pids"
 : > "$T_TMP/.at-exit"

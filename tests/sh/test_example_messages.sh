@@ -42,6 +42,10 @@ done
 
 # Untrusted CA: a second, unrelated test CA must not validate the first one's messages.
 "$PECCTL" example --out "$T_TMP/other" >/dev/null
+# --strict judges trust as a reception point does: it refuses to run without anchors and an index
+"$PECCTL" verify --strict --index "$ex/index.ldif" "$ex/accettazione.eml" >/dev/null 2>&1
+[ $? -eq 2 ] && ok || fail "verify --strict without --ca ran"
+check "verify --strict with anchors and index" "$PECCTL" verify --strict --ca "$ex/ca.pem" --index "$ex/index.ldif" "$ex/accettazione.eml"
 out=$("$PECCTL" verify --ca "$T_TMP/other/ca.pem" "$ex/accettazione.eml")
 if [ $? -eq 1 ] && grep -q '"trusted":false' <<<"$out"; then ok; else fail "foreign CA accepted: $out"; fi
 # Signer not in the index: the other provider's index does not list our signer.

@@ -751,6 +751,34 @@ static void test_delivery_others(void)
     pec_buf_release(&rec);
 }
 
+/* test_no_index - without the index or the trust anchors no point judges anything: 4xx, nothing done */
+static void test_no_index(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+    struct pec_delivery_input in;
+    struct pec_delivery_verdict v;
+    struct pec_delivery_outcome o;
+    const struct pec_index *saved = idx;
+
+    reset();
+    actx.index = NULL;
+    CHECK(access_once("alice@" DOMAIN, 0) == PEC_ANSWER_TEMPFAIL && w.calls == 0);
+    actx.index = saved;
+    busta_for("pec1.senza.1@" DOMAIN, &busta);
+    rctx.trust = NULL;
+    CHECK(reception_once(&busta, 0) == PEC_ANSWER_TEMPFAIL && w.calls == 0);
+    rctx.trust = trust;
+    input_for(&busta, &in);
+    CHECK(pec_delivery_decide(&dctx, &in, &v, NULL) == 0);
+    dctx.index = NULL;
+    attempt(0);
+    pec_delivery_run(&dctx, &in, &v, &fx, &dhost, &o);
+    CHECK(o.answer.kind == PEC_ANSWER_TEMPFAIL && w.calls == 0 && strstr(o.answer.reason, "provider index"));
+    dctx.index = saved;
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&busta);
+}
+
 /* setup - the provider of the golden fixture as access, reception and delivery point */
 static void setup(void)
 {
@@ -783,6 +811,7 @@ int main(void)
     test_reception();
     test_delivery();
     test_delivery_others();
+    test_no_index();
     reset();
     pec_config_unref(&cfg);
     fixture_free();

@@ -18,6 +18,10 @@ struct pec_trust;
  * providerName become providers; a provider entry missing providerName, mailReceipt, managedDomains or
  * a certificate hash is an error naming the entry (PEC_ERR_INVALID). */
 struct pec_index *pec_index_parse_ldif(const void *ldif, size_t len, struct pec_error *err);
+/* pec_index_unwrap - the LDIF embedded in a signed index (CMS SignedData, DER) appended to ldif, only
+ * when its signature is valid and chains to trust (NULL trust: refused); -1 with err (INVALID) otherwise */
+int pec_index_unwrap(const char *path, const void *der, size_t len, const struct pec_trust *trust, time_t now,
+                     struct pec_buf *ldif, struct pec_error *err);
 /* pec_index_load_file - read FILE.ldif, or FILE.ldif.p7m (CMS with embedded LDIF, verified against
  * trust; a bad signature is an error) */
 struct pec_index *pec_index_load_file(const char *path, const struct pec_trust *trust, time_t now,

@@ -1,6 +1,7 @@
 /* access_point.c - the access point's end-of-message step (pec_access_run, access.h).
  *
  * Invariants, in the order the steps keep them:
+ *  0. Nothing is certified without the provider index (it tells certificato from esterno): 4xx.
  *  1. Nothing is certified unscanned: a scanner that cannot answer is a temporary failure (a host
  *     without a scanner must say so in its configuration: allow_unscanned).
  *  2. An infected submission is quarantined and its quarantine traced before it is refused.
@@ -192,8 +193,14 @@ void pec_access_run(struct pec_access_txn *t, const struct pec_access_point *p, 
     char virus[PEC_VIRUS_NAME_MAX];
     size_t len;
     const void *raw = pec_access_raw(t, &len);
-    int infected = fx->scan(fx->ctx, raw, len, virus, sizeof(virus), &err);
+    int infected;
 
+    if (pec_access_context(t)->index == NULL) { /* certificato or esterno cannot be told without it */
+        pec_error_set(&err, PEC_ERR_TEMPORARY, "no provider index: not certifying");
+        points_tempfail(fx, queue_id, &err, a);
+        return;
+    }
+    infected = fx->scan(fx->ctx, raw, len, virus, sizeof(virus), &err);
     if (infected < 0 || pec_access_end(t, fx->now(fx->ctx), infected ? virus : NULL, &v, &err) < 0) {
         points_tempfail(fx, queue_id, &err, a);
         return;

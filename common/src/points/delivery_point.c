@@ -1,5 +1,6 @@
 /* delivery_point.c - the delivery point's whole step for one recipient (pec_delivery_run, delivery.h).
  *
+ * Nothing is delivered on a verdict reached without trust anchors and a provider index (4xx instead).
  * A busta (STORE_CERTIFIED) is delivered once and receipted once, whatever fails and is retried, by these
  * invariants in this order (the known windows are named; they are the subject of the exactly-once work):
  *  1. Two deliveries of one busta to one mailbox never interleave: the mark lock of the busta is held
@@ -549,6 +550,10 @@ void pec_delivery_run(const struct pec_delivery_ctx *ctx, const struct pec_deliv
     const struct run r = { ctx, in, v, fx, h, o, pec_delivery_identificativo(v) };
 
     memset(o, 0, sizeof(*o));
+    if (ctx->trust == NULL || ctx->index == NULL) { /* the verdict was reached without judging the signer */
+        tempfail(&r, "no %s: not delivering", ctx->trust == NULL ? "trust anchors" : "provider index");
+        return;
+    }
     switch (v->action) {
     case PEC_DELIVERY_STORE_CERTIFIED: certified(&r); break;
     case PEC_DELIVERY_STORE_PLAIN:

@@ -1,6 +1,7 @@
 /* reception_point.c - the reception point's transaction and end-of-message step (reception.h).
  *
  * Invariants, in the order the steps keep them:
+ *  0. Nothing is judged without trust anchors and a provider index: a temporary failure instead.
  *  1. Nothing is taken in charge unscanned: a scanner that cannot answer is a temporary failure (a host
  *     without a scanner must say so in its configuration: allow_unscanned).
  *  2. What the message means for the trace (a busta received, a quarantine, a receipt settling the
@@ -181,9 +182,16 @@ void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_p
     struct pec_error err = { 0 };
     char virus[PEC_VIRUS_NAME_MAX];
     const char *raw = t->raw.data ? t->raw.data : "";
-    int infected = fx->scan(fx->ctx, raw, t->raw.len, virus, sizeof(virus), &err);
+    int infected;
     time_t now;
 
+    if (t->ctx->trust == NULL || t->ctx->index == NULL) { /* never judge a signature nobody can judge */
+        pec_error_set(&err, PEC_ERR_TEMPORARY, "no %s: not judging incoming mail",
+                      t->ctx->trust == NULL ? "trust anchors" : "provider index");
+        points_tempfail(fx, queue_id, &err, a);
+        return;
+    }
+    infected = fx->scan(fx->ctx, raw, t->raw.len, virus, sizeof(virus), &err);
     if (infected < 0) {
         points_tempfail(fx, queue_id, &err, a);
         return;
