@@ -137,7 +137,21 @@ static gnutls_x509_crt_t new_crt(gnutls_x509_privkey_t key, const char *org, con
     return crt;
 }
 
-/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir */
+/* drop_old_crl - remove dir/ca.crl: a CRL of the CA just replaced carries the old key's entries */
+static int drop_old_crl(const char *dir, struct pec_error *err)
+{
+    char path[4096];
+
+    if (join(path, sizeof(path), dir, "ca", ".crl", err) < 0)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "cannot remove %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir, remove its old ca.crl */
 int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct pec_error *err)
 {
     char crt_path[4096], key_path[4096];
@@ -159,7 +173,7 @@ int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct p
         pec_error_set(err, PEC_ERR_INTERNAL, "creating test CA failed: %s", gnutls_strerror(r));
         goto done;
     }
-    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0)
+    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0 && drop_old_crl(dir, err) == 0)
         ret = 0;
 done:
     gnutls_x509_crt_deinit(crt);
@@ -230,7 +244,7 @@ int pec_testca_create_intermediate(const char *dir, const char *parent_dir, cons
         pec_error_set(err, PEC_ERR_INTERNAL, "creating test sub-CA failed: %s", gnutls_strerror(r));
         goto done;
     }
-    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0)
+    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0 && drop_old_crl(dir, err) == 0)
         ret = 0;
 done:
     gnutls_x509_crt_deinit(crt);

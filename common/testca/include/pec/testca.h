@@ -6,7 +6,8 @@
 #include <time.h>
 #include "pec/error.h"
 
-/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir; existing files are replaced */
+/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir; existing files are replaced
+ * and a ca.crl left by a previous CA is removed */
 int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct pec_error *err);
 /* pec_testca_create_intermediate - write ca.pem/ca.key into dir: a CA certificate for ca_name issued by
  * parent_dir's CA (so dir issues certificates as a sub-CA; dir may lie under parent_dir, and
