@@ -109,15 +109,15 @@ static void verdict_json(struct pec_buf *o, const char *file, const struct pec_a
     pec_buf_puts(o, "]}\n");
 }
 
-/* cmd_verify - pecctl verify [--ca FILE]... [--index FILE] MESSAGE... */
+/* cmd_verify - pecctl verify [--ca FILE]... [--crl FILE]... [--index FILE] MESSAGE... */
 int cmd_verify(int argc, char **argv)
 {
     struct pec_analyze_opts opts = { NULL, NULL, time(NULL) };
     struct pec_trust *trust = NULL;
     struct pec_index *index = NULL;
     struct pec_error err = { 0 };
-    const char *index_file = NULL;
-    int i, status = PECCTL_OK, nfiles = 0;
+    const char *index_file = NULL, *crls[32];
+    int i, k, status = PECCTL_OK, nfiles = 0, n_crls = 0;
 
     for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -137,10 +137,25 @@ int cmd_verify(int argc, char **argv)
                 status = PECCTL_USAGE;
                 goto out;
             }
+        } else if (strcmp(argv[i], "--crl") == 0 && n_crls < 32) {
+            crls[n_crls++] = argv[++i];
         } else if (strcmp(argv[i], "--index") == 0) {
             index_file = argv[++i];
         } else {
             fprintf(stderr, "pecctl verify: unknown option %s\n", argv[i]);
+            status = PECCTL_USAGE;
+            goto out;
+        }
+    }
+    /* after every --ca: a CRL must verify against one of them */
+    for (k = 0; k < n_crls; k++) {
+        if (trust == NULL) {
+            fprintf(stderr, "pecctl verify: --crl needs --ca (the CA that signs the CRL)\n");
+            status = PECCTL_USAGE;
+            goto out;
+        }
+        if (pec_trust_add_crl_file(trust, crls[k], opts.now, &err) < 0) {
+            fprintf(stderr, "pecctl verify: %s\n", err.msg);
             status = PECCTL_USAGE;
             goto out;
         }
@@ -174,7 +189,7 @@ int cmd_verify(int argc, char **argv)
         pec_buf_release(&line);
     }
     if (nfiles == 0) {
-        fprintf(stderr, "usage: pecctl verify [--ca FILE]... [--index FILE] MESSAGE...\n");
+        fprintf(stderr, "usage: pecctl verify [--ca FILE]... [--crl FILE]... [--index FILE] MESSAGE...\n");
         status = PECCTL_USAGE;
     }
 out:

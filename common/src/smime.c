@@ -466,7 +466,7 @@ static int import_crls(const gnutls_datum_t *data, const char *name, gnutls_x509
         r = gnutls_x509_crl_list_import2(list, n, data, GNUTLS_X509_FMT_PEM, 0);
     }
     if (r < 0 || *n == 0) {
-        pec_error_set(err, PEC_ERR_INVALID, "%s: not a CRL (PEM or DER): %s", name,
+        pec_error_set(err, PEC_ERR_INVALID, "%s: not a CRL, neither PEM nor DER (%s)", name,
                       r < 0 ? gnutls_strerror(r) : "none found");
         return -1;
     }
