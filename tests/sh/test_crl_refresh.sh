@@ -86,7 +86,7 @@ ls "$state" | grep -qv '^ca.crl$' && fail "temporary files left in $state: $(ls 
 
 # keep_old WHAT: the last refresh failed and left the good file in place
 keep_old() {
-  if [ $rc -ne 0 ] && cmp -s "$state/ca.crl" "$T_TMP/good.crl"; then ok; else fail "$1 (rc=$rc): $(cat "$T_TMP/out")"; fi
+  if [ $rc -eq 1 ] && cmp -s "$state/ca.crl" "$T_TMP/good.crl"; then ok; else fail "$1 (rc=$rc): $(cat "$T_TMP/out")"; fi
   [ "$(ls "$state")" = ca.crl ] && ok || fail "$1: temporary files left in $state: $(ls "$state")"
 }
 
