@@ -20,7 +20,8 @@ static int index_usage(void)
     return PECCTL_USAGE;
 }
 
-/* load_trust - anchors from --ca options, else from the configuration's trust_file keys; NULL if none */
+/* load_trust - anchors from --ca options, else from the configuration's trust_file keys (with its crl_file
+ * keys); NULL if none */
 static struct pec_trust *load_trust(char **cas, int n_cas, const struct pec_config *cfg, int *failed)
 {
     struct pec_error err = { PEC_ERR_NONE, "" };
@@ -41,6 +42,17 @@ static struct pec_trust *load_trust(char **cas, int n_cas, const struct pec_conf
             return NULL;
         }
     }
+    /* the configuration's anchors come with its CRLs, as in the daemons */
+    for (i = 0; n_cas == 0 && i < cfg->n_crl_files; i++) {
+        if (pec_trust_add_crl_file(trust, cfg->crl_files[i], time(NULL), &err) < 0) {
+            fprintf(stderr, "pecctl index import: %s\n", err.msg);
+            pec_trust_free(&trust);
+            *failed = 1;
+            return NULL;
+        }
+    }
+    if (n_cas == 0)
+        pec_trust_refuse_stale_crls(trust, cfg->crl_stale_refuse);
     return trust;
 }
 

@@ -109,16 +109,16 @@ static void verdict_json(struct pec_buf *o, const char *file, const struct pec_a
     pec_buf_puts(o, "]}\n");
 }
 
-/* cmd_verify - pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...  (--strict: judge as a
- * reception point does, so trust anchors and an index are required) */
+/* cmd_verify - pecctl verify [--strict] [--ca FILE]... [--crl FILE]... [--index FILE] MESSAGE...  (--strict:
+ * judge as a reception point does, so trust anchors and an index are required) */
 int cmd_verify(int argc, char **argv)
 {
     struct pec_analyze_opts opts = { NULL, NULL, time(NULL) };
     struct pec_trust *trust = NULL;
     struct pec_index *index = NULL;
     struct pec_error err = { 0 };
-    const char *index_file = NULL;
-    int i, status = PECCTL_OK, nfiles = 0, strict = 0;
+    const char *index_file = NULL, *crls[32];
+    int i, k, status = PECCTL_OK, nfiles = 0, n_crls = 0, strict = 0;
 
     for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -142,6 +142,8 @@ int cmd_verify(int argc, char **argv)
                 status = PECCTL_USAGE;
                 goto out;
             }
+        } else if (strcmp(argv[i], "--crl") == 0 && n_crls < 32) {
+            crls[n_crls++] = argv[++i];
         } else if (strcmp(argv[i], "--index") == 0) {
             index_file = argv[++i];
         } else {
@@ -154,6 +156,19 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "pecctl verify: --strict judges trust: it needs --ca and --index\n");
         status = PECCTL_USAGE;
         goto out;
+    }
+    /* after every --ca: a CRL must verify against one of them */
+    for (k = 0; k < n_crls; k++) {
+        if (trust == NULL) {
+            fprintf(stderr, "pecctl verify: --crl needs --ca (the CA that signs the CRL)\n");
+            status = PECCTL_USAGE;
+            goto out;
+        }
+        if (pec_trust_add_crl_file(trust, crls[k], opts.now, &err) < 0) {
+            fprintf(stderr, "pecctl verify: %s\n", err.msg);
+            status = PECCTL_USAGE;
+            goto out;
+        }
     }
     if (index_file && (index = pec_index_load_file(index_file, trust, opts.now, &err)) == NULL) {
         fprintf(stderr, "pecctl verify: %s\n", err.msg);
@@ -184,7 +199,7 @@ int cmd_verify(int argc, char **argv)
         pec_buf_release(&line);
     }
     if (nfiles == 0) {
-        fprintf(stderr, "usage: pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...\n");
+        fprintf(stderr, "usage: pecctl verify [--strict] [--ca FILE]... [--crl FILE]... [--index FILE] MESSAGE...\n");
         status = PECCTL_USAGE;
     }
 out:

@@ -9,12 +9,13 @@
 /* usage - the command summary */
 static int usage(FILE *f)
 {
-    fputs("usage: pecctl verify [--strict] [--ca FILE]... [--index FILE] MESSAGE...\n"
+    fputs("usage: pecctl verify [--strict] [--ca FILE]... [--crl FILE]... [--index FILE] MESSAGE...\n"
           "       pecctl example --out DIR\n"
           "       pecctl db migrate|version [--config FILE] [--db CONNINFO]\n"
           "       pecctl index import|show ...\n"
           "       pecctl log search|extract ...\n"
-          "       pecctl trace verify|checkpoint|purge|bench ...\n",
+          "       pecctl trace verify|checkpoint|purge|bench ...\n"
+          "       pecctl crl refresh -c|--config FILE [--timeout SECONDS] [--url URL --out FILE]\n",
           f);
     return PECCTL_USAGE;
 }
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
         return cmd_timers(argc - 1, argv + 1);
     if (strcmp(argv[1], "trace") == 0)
         return cmd_trace(argc - 1, argv + 1);
+    if (strcmp(argv[1], "crl") == 0)
+        return cmd_crl(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return PECCTL_OK;

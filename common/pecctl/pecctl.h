@@ -10,6 +10,8 @@ enum { PECCTL_OK = 0, PECCTL_NOT_VALID = 1, PECCTL_USAGE = 2 };
 
 int cmd_verify(int argc, char **argv);
 int cmd_example(int argc, char **argv);
+/* cmd_crl - pecctl crl refresh: fetch, verify and install the trust anchors' CRLs */
+int cmd_crl(int argc, char **argv);
 
 /* read_file - whole file into out; -1 with err */
 int read_file(const char *path, struct pec_buf *out, struct pec_error *err);

@@ -309,6 +309,13 @@ const struct pec_config *pec_config_parse(const char *text, size_t len, const ch
             }
         }
     }
+    /* a CRL is only ever checked against a trust anchor: without one it would silently check nothing */
+    if (c->pub.n_crl_files > 0 && c->pub.n_trust_files == 0) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: crl_file given without any trust_file (the CA that signs the CRL)",
+                      name);
+        free_snapshot(c);
+        return NULL;
+    }
     if (c->pub.sendmail_command == NULL)
         c->pub.sendmail_command = keep(c, "/usr/sbin/sendmail", strlen("/usr/sbin/sendmail"));
     if (c->pub.service_address == NULL) {

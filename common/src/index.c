@@ -675,6 +675,19 @@ int pec_provider_has_certificate(const struct pec_provider *p, const void *der, 
     return 0;
 }
 
+/* pec_provider_certificate_count - how many providerCertificate values the record has */
+size_t pec_provider_certificate_count(const struct pec_provider *p)
+{
+    return p->n_certs;
+}
+
+/* pec_provider_certificate_at - providerCertificate i, DER */
+const void *pec_provider_certificate_at(const struct pec_provider *p, size_t i, size_t *len_r)
+{
+    *len_r = p->certs[i].len;
+    return p->certs[i].der;
+}
+
 /* put_folded - append one LDIF line, folded at 76 columns with continuation lines starting " " */
 static void put_folded(struct pec_buf *out, const char *line, size_t len)
 {

@@ -25,6 +25,11 @@ struct pec_runtime *pec_runtime_load(const char *config_path, time_t now, struct
         for (size_t i = 0; i < rt->cfg->n_trust_files; i++)
             if (pec_trust_add_file(rt->trust, rt->cfg->trust_files[i], err) < 0)
                 goto fail;
+        /* after the anchors: each CRL must verify against one of them */
+        for (size_t i = 0; i < rt->cfg->n_crl_files; i++)
+            if (pec_trust_add_crl_file(rt->trust, rt->cfg->crl_files[i], now, err) < 0)
+                goto fail;
+        pec_trust_refuse_stale_crls(rt->trust, rt->cfg->crl_stale_refuse);
     }
     if (rt->cfg->index_file && (rt->index = pec_index_load_file(rt->cfg->index_file, rt->trust, now, err)) == NULL)
         goto fail;

@@ -6,6 +6,8 @@
  * both independently.
  */
 #include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,10 @@
 #include "pec/text.h"
 
 #define OID_SIGNING_TIME "1.2.840.113549.1.9.5"
+#define OID_DELTA_CRL_INDICATOR "2.5.29.27"
+#define OID_ISSUING_DIST_POINT "2.5.29.28"
 #define MAX_CHAIN_DEPTH 8
+#define SERIAL_MAX 64
 
 /* Real PEC traffic still carries SHA-1 digests over RSA-1024 keys (2014 certificates) and chains whose
  * certificates are signed with SHA-1: GnuTLS 3.7 accepts the SHA-1 data signature and the 1024-bit key
@@ -38,8 +43,35 @@ struct pec_signer {
     char email[256];
 };
 
+/* GnuTLS judges a CRL's thisUpdate/nextUpdate by the wall clock even with DISABLE_TIME_CHECKS; we judge
+ * them against the verification time, so these bits never reject a CRL by themselves */
+#define CRL_TIME_BITS (GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)
+
+/* one entry of a CRL */
+struct revoked {
+    unsigned char len;
+    unsigned char serial[SERIAL_MAX];
+    time_t when;
+};
+
+/* a verified CRL reduced to what verification needs; read-only once added, except `warned` */
+struct crl {
+    unsigned char *issuer_dn; /* raw DER Name, compared with the certificates' raw issuer ... */
+    unsigned int issuer_len;
+    unsigned char *anchor_dn; /* ... and so is the verifying anchor's subject, should the CA have */
+    unsigned int anchor_len;  /* encoded its name differently in the CRL and in the certificates */
+    char issuer[256];         /* the same, for messages */
+    time_t this_update, next_update; /* next_update -1: none */
+    struct revoked *revoked;  /* sorted by serial_cmp */
+    size_t n_revoked;
+    atomic_int warned;        /* "past its nextUpdate" already logged */
+};
+
 struct pec_trust {
     gnutls_x509_trust_list_t tl;
+    struct crl **crls;
+    size_t n_crls;
+    int refuse_stale;
 };
 
 /* pec_digest_micalg - the multipart/signed micalg token */
@@ -366,14 +398,460 @@ int pec_trust_add_file(struct pec_trust *t, const char *pem_file, struct pec_err
     return 0;
 }
 
+/* crl_free - release one reduced CRL; NULL-safe */
+static void crl_free(struct crl *c)
+{
+    if (c == NULL)
+        return;
+    free(c->issuer_dn);
+    free(c->anchor_dn);
+    free(c->revoked);
+    free(c);
+}
+
 /* pec_trust_free - release a trust store; NULL-safe */
 void pec_trust_free(struct pec_trust **tp)
 {
+    size_t i;
+
     if (tp == NULL || *tp == NULL)
         return;
     gnutls_x509_trust_list_deinit((*tp)->tl, 1);
+    for (i = 0; i < (*tp)->n_crls; i++)
+        crl_free((*tp)->crls[i]);
+    free((*tp)->crls);
     free(*tp);
     *tp = NULL;
+}
+
+/* format_time - t as "YYYY-MM-DD HH:MM:SS UTC" for messages */
+static void format_time(time_t t, char *out, size_t outlen)
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, outlen, "@%lld", (long long)t);
+}
+
+/* dn_text - the printable form of a DER-decoded name datum into out ("" on failure) */
+static void dn_text(int r, gnutls_datum_t *dn, char *out, size_t outlen)
+{
+    if (r < 0)
+        dn->size = 0;
+    snprintf(out, outlen, "%.*s", (int)dn->size, dn->size ? (const char *)dn->data : "");
+    gnutls_free(dn->data);
+    dn->data = NULL;
+}
+
+/* import_crls - the CRLs of a blob: PEM (one or more) unless it starts like DER (one) */
+static int import_crls(const gnutls_datum_t *data, const char *name, gnutls_x509_crl_t **list, unsigned int *n,
+                       struct pec_error *err)
+{
+    int r;
+
+    *list = NULL;
+    *n = 0;
+    if (data->size > 0 && data->data[0] == 0x30) {
+        if ((*list = gnutls_malloc(sizeof(**list))) == NULL || gnutls_x509_crl_init(&(*list)[0]) < 0)
+            pec_panic("out of memory (CRL)");
+        r = gnutls_x509_crl_import((*list)[0], data, GNUTLS_X509_FMT_DER);
+        if (r < 0) {
+            gnutls_x509_crl_deinit((*list)[0]);
+            gnutls_free(*list);
+            *list = NULL;
+        } else {
+            *n = 1;
+        }
+    } else {
+        r = gnutls_x509_crl_list_import2(list, n, data, GNUTLS_X509_FMT_PEM, 0);
+    }
+    if (r < 0 || *n == 0) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: not a CRL, neither PEM nor DER (%s)", name,
+                      r < 0 ? gnutls_strerror(r) : "none found");
+        return -1;
+    }
+    return 0;
+}
+
+/* free_crls - release what import_crls returned */
+static void free_crls(gnutls_x509_crl_t *list, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++)
+        gnutls_x509_crl_deinit(list[i]);
+    gnutls_free(list);
+}
+
+/* crl_extensions_ok - refuse delta CRLs and critical extensions we do not implement (RFC 5280 §5.2:
+ * a CRL with an unrecognised critical extension must not be used) */
+static int crl_extensions_ok(gnutls_x509_crl_t crl, const char *name, struct pec_error *err)
+{
+    unsigned int i, critical;
+
+    for (i = 0;; i++) {
+        char oid[128];
+        size_t len = sizeof(oid);
+        int r = gnutls_x509_crl_get_extension_info(crl, i, oid, &len, &critical);
+
+        if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            return 0;
+        if (r < 0) {
+            pec_error_set(err, PEC_ERR_INVALID, "%s: unreadable CRL extension: %s", name, gnutls_strerror(r));
+            return -1;
+        }
+        if (strcmp(oid, OID_DELTA_CRL_INDICATOR) == 0) {
+            pec_error_set(err, PEC_ERR_INVALID, "%s: delta CRLs are not supported (give the full CRL)", name);
+            return -1;
+        }
+        if (critical && strcmp(oid, OID_ISSUING_DIST_POINT) != 0) {
+            pec_error_set(err, PEC_ERR_INVALID, "%s: CRL has an unsupported critical extension %s", name, oid);
+            return -1;
+        }
+    }
+}
+
+/* crl_signed_by - 1 when ca's key verifies crl's signature (dates are judged elsewhere) */
+static int crl_signed_by(gnutls_x509_crl_t crl, gnutls_x509_crt_t ca)
+{
+    unsigned int status = 0;
+
+    if (gnutls_x509_crl_verify(crl, &ca, 1, VERIFY_FLAGS, &status) < 0)
+        return 0;
+    if (status & ~(CRL_TIME_BITS | GNUTLS_CERT_INVALID))
+        return 0;
+    return !(status & GNUTLS_CERT_INVALID) || (status & CRL_TIME_BITS);
+}
+
+/* crl_anchor - the anchor of tl that issued crl and whose key verifies it (a copy: deinit it), or NULL
+ * with err saying whether no anchor has that name or the signature does not verify */
+static gnutls_x509_crt_t crl_anchor(gnutls_x509_trust_list_t tl, gnutls_x509_crl_t crl, const char *name,
+                                    struct pec_error *err)
+{
+    gnutls_x509_trust_list_iter_t iter = NULL;
+    gnutls_x509_crt_t ca, found = NULL;
+    gnutls_datum_t dn = { NULL, 0 };
+    char issuer[256];
+    int named = 0;
+
+    while (found == NULL && gnutls_x509_trust_list_iter_get_ca(tl, &iter, &ca) == 0) {
+        if (gnutls_x509_crl_check_issuer(crl, ca)) {
+            named = 1;
+            if (crl_signed_by(crl, ca)) {
+                found = ca;
+                break;
+            }
+        }
+        gnutls_x509_crt_deinit(ca);
+    }
+    gnutls_x509_trust_list_iter_deinit(iter);
+    if (found != NULL)
+        return found;
+    dn_text(gnutls_x509_crl_get_issuer_dn3(crl, &dn, 0), &dn, issuer, sizeof(issuer));
+    if (named)
+        pec_error_set(err, PEC_ERR_INVALID, "%s: the signature of the CRL of %s does not verify against the trust anchor",
+                      name, issuer);
+    else
+        pec_error_set(err, PEC_ERR_INVALID, "%s: CRL issuer %s is not a trust anchor (add its trust_file first)",
+                      name, issuer);
+    return NULL;
+}
+
+/* serial_cmp - order of CRL entries: by length, then by bytes */
+static int serial_cmp(const void *a, const void *b)
+{
+    const struct revoked *x = a, *y = b;
+
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->serial, y->serial, x->len);
+}
+
+/* copy_datum - a malloc'd copy of d (never NULL) */
+static unsigned char *copy_datum(const gnutls_datum_t *d, unsigned int *len_r)
+{
+    unsigned char *p = malloc(d->size ? d->size : 1);
+
+    if (p == NULL)
+        pec_panic("out of memory (CRL)");
+    memcpy(p, d->data, d->size);
+    *len_r = d->size;
+    return p;
+}
+
+/* crl_reduce - the issuer, dates and sorted serials of a CRL verified by anchor; NULL with err */
+static struct crl *crl_reduce(gnutls_x509_crl_t c, gnutls_x509_crt_t anchor, const char *name, struct pec_error *err)
+{
+    struct crl *out = calloc(1, sizeof(*out));
+    gnutls_x509_crl_iter_t iter = NULL;
+    gnutls_datum_t dn = { NULL, 0 };
+    int count = gnutls_x509_crl_get_crt_count(c), r;
+
+    if (out == NULL)
+        pec_panic("out of memory (CRL)");
+    atomic_init(&out->warned, 0);
+    if ((r = gnutls_x509_crl_get_raw_issuer_dn(c, &dn)) < 0 || count < 0)
+        goto bad;
+    out->issuer_dn = copy_datum(&dn, &out->issuer_len);
+    gnutls_free(dn.data);
+    dn.data = NULL;
+    if ((r = gnutls_x509_crt_get_raw_dn(anchor, &dn)) < 0)
+        goto bad;
+    out->anchor_dn = copy_datum(&dn, &out->anchor_len);
+    gnutls_free(dn.data);
+    dn.data = NULL;
+    dn_text(gnutls_x509_crl_get_issuer_dn3(c, &dn, 0), &dn, out->issuer, sizeof(out->issuer));
+    out->this_update = gnutls_x509_crl_get_this_update(c);
+    out->next_update = gnutls_x509_crl_get_next_update(c);
+    if ((out->revoked = calloc((size_t)count + 1, sizeof(*out->revoked))) == NULL)
+        pec_panic("out of memory (CRL)");
+    for (;;) {
+        struct revoked *e = &out->revoked[out->n_revoked];
+        size_t len = sizeof(e->serial);
+
+        if (out->n_revoked == (size_t)count) {
+            r = 0;
+            break;
+        }
+        r = gnutls_x509_crl_iter_crt_serial(c, &iter, e->serial, &len, &e->when);
+        if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+            r = 0;
+            break;
+        }
+        if (r < 0)
+            goto bad;
+        e->len = (unsigned char)len;
+        out->n_revoked++;
+    }
+    gnutls_x509_crl_iter_deinit(iter);
+    qsort(out->revoked, out->n_revoked, sizeof(*out->revoked), serial_cmp);
+    return out;
+
+bad:
+    gnutls_x509_crl_iter_deinit(iter);
+    gnutls_free(dn.data);
+    pec_error_set(err, PEC_ERR_INVALID, "%s: unreadable CRL entry: %s", name,
+                  r == GNUTLS_E_SHORT_MEMORY_BUFFER ? "serial number too long" : gnutls_strerror(r));
+    crl_free(out);
+    return NULL;
+}
+
+/* crl_load_one - check one imported CRL and reduce it; NULL with err */
+static struct crl *crl_load_one(gnutls_x509_trust_list_t tl, gnutls_x509_crl_t c, const char *name,
+                                struct pec_error *err)
+{
+    gnutls_x509_crt_t anchor;
+    struct crl *out;
+
+    if (crl_extensions_ok(c, name, err) < 0 || (anchor = crl_anchor(tl, c, name, err)) == NULL)
+        return NULL;
+    out = crl_reduce(c, anchor, name, err);
+    gnutls_x509_crt_deinit(anchor);
+    return out;
+}
+
+/* warn_stale - the one warning for a CRL past its nextUpdate (operators grep for it) */
+static void warn_stale(struct crl *c)
+{
+    char when[64];
+
+    if (atomic_exchange(&c->warned, 1) != 0)
+        return;
+    format_time(c->next_update, when, sizeof(when));
+    pec_warn("CRL of %s is past its nextUpdate %s: refresh it (pecctl crl refresh)", c->issuer, when);
+}
+
+/* crl_stale_at - 1 when the CRL's nextUpdate has passed at now */
+static int crl_stale_at(const struct crl *c, time_t now)
+{
+    return c->next_update != (time_t)-1 && c->next_update < now;
+}
+
+/* pec_trust_add_crl_file - add every CRL of a file, verified against the anchors; all or nothing */
+int pec_trust_add_crl_file(struct pec_trust *t, const char *path, time_t now, struct pec_error *err)
+{
+    gnutls_datum_t data = { NULL, 0 };
+    gnutls_x509_crl_t *list = NULL;
+    struct crl **fresh;
+    unsigned int n = 0, i, k;
+    int ret = -1;
+
+    if (load_file(path, &data, err) < 0)
+        return -1;
+    if (import_crls(&data, path, &list, &n, err) < 0)
+        goto done;
+    if ((fresh = calloc(n, sizeof(*fresh))) == NULL)
+        pec_panic("out of memory (CRL)");
+    for (i = 0; i < n; i++) {
+        if ((fresh[i] = crl_load_one(t->tl, list[i], path, err)) == NULL) {
+            for (k = 0; k < i; k++)
+                crl_free(fresh[k]);
+            free(fresh);
+            goto done;
+        }
+    }
+    if ((t->crls = realloc(t->crls, (t->n_crls + n) * sizeof(*t->crls))) == NULL)
+        pec_panic("out of memory (CRL)");
+    for (i = 0; i < n; i++) {
+        t->crls[t->n_crls++] = fresh[i];
+        if (crl_stale_at(fresh[i], now))
+            warn_stale(fresh[i]);
+    }
+    free(fresh);
+    ret = 0;
+done:
+    free_crls(list, n);
+    gnutls_free(data.data);
+    return ret;
+}
+
+/* pec_trust_refuse_stale_crls - set the crl_stale policy */
+void pec_trust_refuse_stale_crls(struct pec_trust *t, int refuse)
+{
+    t->refuse_stale = refuse != 0;
+}
+
+/* pec_crl_check - verify one CRL from memory as the trust store would load it */
+int pec_crl_check(const struct pec_trust *t, const void *data, size_t len, const char *name,
+                  struct pec_crl_info *info, struct pec_error *err)
+{
+    gnutls_datum_t d, dn = { NULL, 0 };
+    gnutls_x509_crl_t *list = NULL;
+    gnutls_x509_crt_t anchor = NULL;
+    unsigned char nr[20];
+    size_t nr_len = sizeof(nr);
+    unsigned int n = 0;
+    int count, ret = -1;
+
+    memset(info, 0, sizeof(*info));
+    if (len == 0 || len > UINT_MAX) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: not a CRL (%zu bytes)", name, len);
+        return -1;
+    }
+    d.data = (unsigned char *)data;
+    d.size = (unsigned int)len;
+    if (import_crls(&d, name, &list, &n, err) < 0)
+        return -1;
+    if (n != 1) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: %u CRLs where one was expected", name, n);
+        goto done;
+    }
+    if (crl_extensions_ok(list[0], name, err) < 0 || (anchor = crl_anchor(t->tl, list[0], name, err)) == NULL)
+        goto done;
+    dn_text(gnutls_x509_crt_get_dn3(anchor, &dn, 0), &dn, info->anchor, sizeof(info->anchor));
+    info->this_update = gnutls_x509_crl_get_this_update(list[0]);
+    info->next_update = gnutls_x509_crl_get_next_update(list[0]);
+    count = gnutls_x509_crl_get_crt_count(list[0]);
+    info->revoked = count > 0 ? (unsigned long)count : 0;
+    if (gnutls_x509_crl_get_number(list[0], nr, &nr_len, NULL) >= 0 && nr_len <= sizeof(nr))
+        pec_hex(nr, nr_len, info->number);
+    ret = 0;
+done:
+    gnutls_x509_crt_deinit(anchor);
+    free_crls(list, n);
+    return ret;
+}
+
+/* pec_trust_anchor_subjects - every anchor's subject DN */
+void pec_trust_anchor_subjects(const struct pec_trust *t, struct pec_strv *out)
+{
+    gnutls_x509_trust_list_iter_t iter = NULL;
+    gnutls_x509_crt_t ca;
+
+    while (gnutls_x509_trust_list_iter_get_ca(t->tl, &iter, &ca) == 0) {
+        gnutls_datum_t dn = { NULL, 0 };
+        char subject[256];
+
+        dn_text(gnutls_x509_crt_get_dn3(ca, &dn, 0), &dn, subject, sizeof(subject));
+        pec_strv_push(out, subject);
+        gnutls_x509_crt_deinit(ca);
+    }
+    gnutls_x509_trust_list_iter_deinit(iter);
+}
+
+/* add_dist_points - the URIs of crt's cRLDistributionPoints, appended to urls once each */
+static void add_dist_points(gnutls_x509_crt_t crt, struct pec_strv *urls)
+{
+    unsigned int i, reasons, critical;
+
+    for (i = 0; i < 64; i++) {
+        char uri[1024], copy[1024];
+        size_t len = sizeof(uri) - 1;
+        int r = gnutls_x509_crt_get_crl_dist_points(crt, i, uri, &len, &reasons, &critical);
+
+        if (r == GNUTLS_E_SHORT_MEMORY_BUFFER)
+            continue;
+        if (r < 0)
+            return;
+        if (r != GNUTLS_SAN_URI)
+            continue;
+        snprintf(copy, sizeof(copy), "%.*s", (int)len, uri);
+        if (!pec_strv_has(urls, copy))
+            pec_strv_push(urls, copy);
+    }
+}
+
+/* import_crts - the certificates of a blob: PEM (one or more) unless it starts like DER (one) */
+static int import_crts(const struct pec_buf *b, gnutls_x509_crt_t **list, unsigned int *n)
+{
+    gnutls_datum_t d;
+
+    *list = NULL;
+    *n = 0;
+    if (b->len == 0 || b->len > UINT_MAX)
+        return -1;
+    d.data = (unsigned char *)b->data;
+    d.size = (unsigned int)b->len;
+    if (d.data[0] != 0x30)
+        return gnutls_x509_crt_list_import2(list, n, &d, GNUTLS_X509_FMT_PEM, 0) < 0 ? -1 : 0;
+    if ((*list = gnutls_malloc(sizeof(**list))) == NULL || gnutls_x509_crt_init(&(*list)[0]) < 0)
+        pec_panic("out of memory (certificate)");
+    if (gnutls_x509_crt_import((*list)[0], &d, GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit((*list)[0]);
+        gnutls_free(*list);
+        *list = NULL;
+        return -1;
+    }
+    *n = 1;
+    return 0;
+}
+
+/* pec_trust_crl_urls - where the anchor's CRL is published, from its own and its issued certificates */
+void pec_trust_crl_urls(const struct pec_trust *t, const char *anchor_subject, const struct pec_buf *certs,
+                        size_t n_certs, struct pec_strv *urls)
+{
+    gnutls_x509_trust_list_iter_t iter = NULL;
+    gnutls_x509_crt_t ca, anchor = NULL;
+    size_t i;
+
+    while (anchor == NULL && gnutls_x509_trust_list_iter_get_ca(t->tl, &iter, &ca) == 0) {
+        gnutls_datum_t dn = { NULL, 0 };
+        char subject[256];
+
+        dn_text(gnutls_x509_crt_get_dn3(ca, &dn, 0), &dn, subject, sizeof(subject));
+        if (strcmp(subject, anchor_subject) == 0)
+            anchor = ca;
+        else
+            gnutls_x509_crt_deinit(ca);
+    }
+    gnutls_x509_trust_list_iter_deinit(iter);
+    if (anchor == NULL)
+        return;
+    add_dist_points(anchor, urls);
+    for (i = 0; i < n_certs; i++) {
+        gnutls_x509_crt_t *list;
+        unsigned int n, k;
+
+        if (import_crts(&certs[i], &list, &n) < 0)
+            continue;
+        for (k = 0; k < n; k++) {
+            if (!gnutls_x509_crt_equals(list[k], anchor) && gnutls_x509_crt_check_issuer(list[k], anchor))
+                add_dist_points(list[k], urls);
+            gnutls_x509_crt_deinit(list[k]);
+        }
+        gnutls_free(list);
+    }
+    gnutls_x509_crt_deinit(anchor);
 }
 
 /* pec_sig_info_clear - release what a verification stored and reset to ABSENT */
@@ -513,21 +991,113 @@ static gnutls_x509_crt_t embedded_issuer(gnutls_pkcs7_t p7, gnutls_x509_crt_t cr
     return NULL;
 }
 
-/* chain_valid_at - the signer, the embedded CAs above it and the anchor are all valid at now.
- * GnuTLS only knows the wall clock, so it runs with time checks off and this walk does them. */
-static int chain_valid_at(gnutls_x509_trust_list_t tl, gnutls_pkcs7_t p7, gnutls_x509_crt_t signer,
+/* set_why - a reason into why, cut to fit (reasons name certificates and are bounded by pec_sig_info) */
+static void set_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+/* crl_entry - the entry of c listing serial, or NULL */
+static const struct revoked *crl_entry(const struct crl *c, const unsigned char *serial, size_t len)
+{
+    struct revoked key;
+
+    if (len == 0 || len > sizeof(key.serial))
+        return NULL;
+    key.len = (unsigned char)len;
+    memcpy(key.serial, serial, len);
+    return bsearch(&key, c->revoked, c->n_revoked, sizeof(*c->revoked), serial_cmp);
+}
+
+/* not_revoked - 1 unless a CRL of t lists crt, or (crl_stale = refuse) every CRL of its issuer is past
+ * its nextUpdate at now; else 0 and the reason in why.  Certificates of issuers without a CRL pass. */
+static int not_revoked(const struct pec_trust *t, gnutls_x509_crt_t crt, int is_signer, time_t now, char *why,
+                       size_t whylen)
+{
+    gnutls_datum_t issuer = { NULL, 0 }, dn = { NULL, 0 };
+    unsigned char serial[SERIAL_MAX];
+    size_t slen = sizeof(serial), i;
+    struct crl *stale = NULL;
+    const struct revoked *e = NULL;
+    const struct crl *by = NULL;
+    char what[300], hex[2 * SERIAL_MAX + 1], when[64];
+    int covered = 0, fresh = 0;
+
+    if (t->n_crls == 0)
+        return 1;
+    if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) < 0)
+        issuer.size = 0;
+    if (gnutls_x509_crt_get_serial(crt, serial, &slen) < 0)
+        slen = 0;
+    for (i = 0; i < t->n_crls && e == NULL; i++) {
+        struct crl *c = t->crls[i];
+
+        if ((c->issuer_len != issuer.size || memcmp(c->issuer_dn, issuer.data, issuer.size) != 0) &&
+            (c->anchor_len != issuer.size || memcmp(c->anchor_dn, issuer.data, issuer.size) != 0))
+            continue;
+        covered = 1;
+        if ((e = crl_entry(c, serial, slen)) != NULL)
+            by = c;
+        else if (crl_stale_at(c, now))
+            stale = c;
+        else
+            fresh = 1;
+    }
+    gnutls_free(issuer.data);
+    if (!covered || (fresh && e == NULL && slen > 0))
+        return 1;
+    if (is_signer) {
+        snprintf(what, sizeof(what), "signer certificate");
+    } else {
+        char subject[256];
+
+        dn_text(gnutls_x509_crt_get_dn3(crt, &dn, 0), &dn, subject, sizeof(subject));
+        snprintf(what, sizeof(what), "intermediate certificate %s", subject);
+    }
+    if (e != NULL) {
+        pec_hex(e->serial, e->len, hex);
+        format_time(e->when, when, sizeof(when));
+        set_why(why, whylen, "%s revoked (serial %s, by %s, on %s)", what, hex, by->issuer, when);
+        return 0;
+    }
+    if (slen == 0) { /* covered by a CRL but too odd to look up: never pass it as not revoked */
+        set_why(why, whylen, "%s has a serial number that cannot be checked against the CRL", what);
+        return 0;
+    }
+    warn_stale(stale);
+    if (!t->refuse_stale)
+        return 1;
+    format_time(stale->next_update, when, sizeof(when));
+    set_why(why, whylen, "%s not checkable: the CRL of %s is past its nextUpdate %s (crl_stale = refuse)", what,
+            stale->issuer, when);
+    return 0;
+}
+
+/* chain_valid_at - the signer, the embedded CAs above it and the anchor are all valid at now, and no
+ * certificate below the anchor is revoked.  GnuTLS only knows the wall clock, so it runs with time
+ * checks off and this walk does them; it has no CRLs either (see not_revoked). */
+static int chain_valid_at(const struct pec_trust *t, gnutls_pkcs7_t p7, gnutls_x509_crt_t signer,
                           time_t now, char *why, size_t whylen)
 {
     gnutls_x509_crt_t cur = signer, next;
     int depth, ok = 1;
 
     for (depth = 0; ok && depth < MAX_CHAIN_DEPTH; depth++) {
-        ok = valid_at(cur, now, why, whylen);
-        if (!ok || gnutls_x509_crt_check_issuer(cur, cur))
+        if (gnutls_x509_crt_check_issuer(cur, cur)) {
+            ok = valid_at(cur, now, why, whylen);
+            break;
+        }
+        ok = not_revoked(t, cur, depth == 0, now, why, whylen) && valid_at(cur, now, why, whylen);
+        if (!ok)
             break;
         next = embedded_issuer(p7, cur);
         if (next == NULL) {
-            if (gnutls_x509_trust_list_get_issuer(tl, cur, &next, GNUTLS_TL_GET_COPY) == 0) {
+            if (gnutls_x509_trust_list_get_issuer(t->tl, cur, &next, GNUTLS_TL_GET_COPY) == 0) {
                 ok = valid_at(next, now, why, whylen);
                 gnutls_x509_crt_deinit(next);
             }
@@ -553,7 +1123,7 @@ static void check_trust(const struct pec_trust *t, gnutls_pkcs7_t p7, const gnut
                  "signer certificate does not chain to a trusted CA (%s)", gnutls_strerror(r));
         return;
     }
-    if (!chain_valid_at(t->tl, p7, signer, now, info->reason, sizeof(info->reason)))
+    if (!chain_valid_at(t, p7, signer, now, info->reason, sizeof(info->reason)))
         return;
     info->trusted = 1;
 }

@@ -17,6 +17,7 @@
 #define YEAR_SECONDS (365L * 24 * 3600)
 #define CA_YEARS 10
 #define PROVIDER_YEARS 3
+#define CRL_DAYS 7
 
 /* join - dir/name into out; -1 when it does not fit */
 static int join(char *out, size_t outlen, const char *dir, const char *name, const char *ext,
@@ -136,7 +137,21 @@ static gnutls_x509_crt_t new_crt(gnutls_x509_privkey_t key, const char *org, con
     return crt;
 }
 
-/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir */
+/* drop_old_crl - remove dir/ca.crl: a CRL of the CA just replaced carries the old key's entries */
+static int drop_old_crl(const char *dir, struct pec_error *err)
+{
+    char path[4096];
+
+    if (join(path, sizeof(path), dir, "ca", ".crl", err) < 0)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "cannot remove %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* pec_testca_create - write ca.pem/ca.key (self-signed test CA) into dir, remove its old ca.crl */
 int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct pec_error *err)
 {
     char crt_path[4096], key_path[4096];
@@ -158,7 +173,7 @@ int pec_testca_create(const char *dir, const char *ca_name, time_t now, struct p
         pec_error_set(err, PEC_ERR_INTERNAL, "creating test CA failed: %s", gnutls_strerror(r));
         goto done;
     }
-    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0)
+    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0 && drop_old_crl(dir, err) == 0)
         ret = 0;
 done:
     gnutls_x509_crt_deinit(crt);
@@ -195,9 +210,60 @@ fail:
     return -1;
 }
 
+/* pec_testca_create_intermediate - a sub-CA in dir, signed by parent_dir's CA */
+int pec_testca_create_intermediate(const char *dir, const char *parent_dir, const char *ca_name, time_t now,
+                                   struct pec_error *err)
+{
+    char crt_path[4096], key_path[4096];
+    gnutls_x509_crt_t parent_crt = NULL, crt;
+    gnutls_x509_privkey_t parent_key = NULL, key;
+    unsigned char aki[64];
+    size_t aki_len = sizeof(aki);
+    int r, ret = -1;
+
+    if (join(crt_path, sizeof(crt_path), dir, "ca", ".pem", err) < 0 ||
+        join(key_path, sizeof(key_path), dir, "ca", ".key", err) < 0)
+        return -1;
+    if (load_ca(parent_dir, &parent_crt, &parent_key, err) < 0) {
+        gnutls_x509_crt_deinit(parent_crt);
+        gnutls_x509_privkey_deinit(parent_key);
+        return -1;
+    }
+    key = new_key();
+    crt = new_crt(key, NULL, ca_name, now, CA_YEARS);
+    r = gnutls_x509_crt_set_basic_constraints(crt, 1, 0);
+    if (r == 0)
+        r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN);
+    if (r == 0)
+        r = gnutls_x509_crt_get_subject_key_id(parent_crt, aki, &aki_len, NULL);
+    if (r == 0)
+        r = gnutls_x509_crt_set_authority_key_id(crt, aki, aki_len);
+    if (r == 0)
+        r = gnutls_x509_crt_sign2(crt, parent_crt, parent_key, GNUTLS_DIG_SHA256, 0);
+    if (r < 0) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "creating test sub-CA failed: %s", gnutls_strerror(r));
+        goto done;
+    }
+    if (write_key(key_path, key, err) == 0 && write_crt(crt_path, crt, err) == 0 && drop_old_crl(dir, err) == 0)
+        ret = 0;
+done:
+    gnutls_x509_crt_deinit(crt);
+    gnutls_x509_privkey_deinit(key);
+    gnutls_x509_crt_deinit(parent_crt);
+    gnutls_x509_privkey_deinit(parent_key);
+    return ret;
+}
+
 /* pec_testca_issue - issue a provider signing certificate signed by dir's CA (<stem>.pem/.key) */
 int pec_testca_issue(const char *dir, const char *stem, const char *provider_name, const char *email,
                      time_t now, struct pec_error *err)
+{
+    return pec_testca_issue_with_crl_url(dir, stem, provider_name, email, NULL, now, err);
+}
+
+/* pec_testca_issue_with_crl_url - the same, with a CRL distribution point when crl_url is given */
+int pec_testca_issue_with_crl_url(const char *dir, const char *stem, const char *provider_name, const char *email,
+                                  const char *crl_url, time_t now, struct pec_error *err)
 {
     char crt_path[4096], key_path[4096], cn[512];
     gnutls_x509_crt_t ca_crt = NULL, crt = NULL;
@@ -231,6 +297,8 @@ int pec_testca_issue(const char *dir, const char *stem, const char *provider_nam
         r = gnutls_x509_crt_get_subject_key_id(ca_crt, aki, &aki_len, NULL);
     if (r == 0)
         r = gnutls_x509_crt_set_authority_key_id(crt, aki, aki_len);
+    if (r == 0 && crl_url != NULL)
+        r = gnutls_x509_crt_set_crl_dist_points(crt, GNUTLS_SAN_URI, crl_url, 0);
     if (r == 0)
         r = gnutls_x509_crt_sign2(crt, ca_crt, ca_key, GNUTLS_DIG_SHA256, 0);
     if (r < 0) {
@@ -245,4 +313,153 @@ done:
     gnutls_x509_crt_deinit(ca_crt);
     gnutls_x509_privkey_deinit(ca_key);
     return ret;
+}
+
+/* load_old_crl - dir's current ca.crl, or NULL when there is none yet (-1 when it is unreadable) */
+static int load_old_crl(const char *path, gnutls_x509_crl_t *crl, struct pec_error *err)
+{
+    gnutls_datum_t pem = { NULL, 0 };
+    int r;
+
+    *crl = NULL;
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    if (gnutls_x509_crl_init(crl) < 0)
+        pec_panic("gnutls_x509_crl_init failed");
+    if ((r = gnutls_load_file(path, &pem)) < 0 || (r = gnutls_x509_crl_import(*crl, &pem, GNUTLS_X509_FMT_PEM)) < 0) {
+        gnutls_free(pem.data);
+        gnutls_x509_crl_deinit(*crl);
+        *crl = NULL;
+        pec_error_set(err, PEC_ERR_INVALID, "cannot load test CRL %s: %s", path, gnutls_strerror(r));
+        return -1;
+    }
+    gnutls_free(pem.data);
+    return 0;
+}
+
+/* copy_entries - the revoked serials of old into crl, skipping skip (the one being added again) */
+static int copy_entries(gnutls_x509_crl_t old, gnutls_x509_crl_t crl, const unsigned char *skip, size_t skip_len)
+{
+    gnutls_x509_crl_iter_t iter = NULL;
+    unsigned char serial[64];
+    size_t len;
+    time_t when;
+    int r;
+
+    for (;;) {
+        len = sizeof(serial);
+        r = gnutls_x509_crl_iter_crt_serial(old, &iter, serial, &len, &when);
+        if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+            r = 0;
+            break;
+        }
+        if (r < 0)
+            break;
+        if (skip != NULL && len == skip_len && memcmp(serial, skip, len) == 0)
+            continue;
+        if ((r = gnutls_x509_crl_set_crt_serial(crl, serial, len, when)) < 0)
+            break;
+    }
+    gnutls_x509_crl_iter_deinit(iter);
+    return r;
+}
+
+/* next_number - the old CRL's cRLNumber plus one (1 for the first CRL), as 8 big-endian bytes */
+static void next_number(gnutls_x509_crl_t old, unsigned char out[8])
+{
+    unsigned char nr[32];
+    size_t len = sizeof(nr), i;
+    unsigned long long n = 0;
+
+    if (old != NULL && gnutls_x509_crl_get_number(old, nr, &len, NULL) >= 0 && len <= 8)
+        for (i = 0; i < len; i++)
+            n = n << 8 | nr[i];
+    n++;
+    for (i = 0; i < 8; i++)
+        out[i] = (unsigned char)(n >> (8 * (7 - i)));
+}
+
+/* resign_crl - write dir/ca.crl: the old entries, plus serial (revoked at revoked_at) when given */
+static int resign_crl(const char *dir, const unsigned char *serial, size_t serial_len, time_t revoked_at,
+                      time_t this_update, time_t next_update, struct pec_error *err)
+{
+    char path[4096];
+    gnutls_x509_crt_t ca_crt = NULL;
+    gnutls_x509_privkey_t ca_key = NULL;
+    gnutls_x509_crl_t old = NULL, crl = NULL;
+    gnutls_datum_t pem = { NULL, 0 };
+    unsigned char aki[64], number[8];
+    size_t aki_len = sizeof(aki);
+    int r, ret = -1;
+
+    if (join(path, sizeof(path), dir, "ca", ".crl", err) < 0)
+        return -1;
+    if (load_ca(dir, &ca_crt, &ca_key, err) < 0 || load_old_crl(path, &old, err) < 0)
+        goto done;
+    if (gnutls_x509_crl_init(&crl) < 0)
+        pec_panic("gnutls_x509_crl_init failed");
+    next_number(old, number);
+    r = gnutls_x509_crl_set_version(crl, 2);
+    if (r == 0 && old != NULL)
+        r = copy_entries(old, crl, serial, serial_len);
+    if (r == 0 && serial != NULL)
+        r = gnutls_x509_crl_set_crt_serial(crl, serial, serial_len, revoked_at);
+    if (r == 0)
+        r = gnutls_x509_crl_set_this_update(crl, this_update);
+    if (r == 0)
+        r = gnutls_x509_crl_set_next_update(crl, next_update);
+    if (r == 0)
+        r = gnutls_x509_crl_set_number(crl, number, sizeof(number));
+    if (r == 0)
+        r = gnutls_x509_crt_get_subject_key_id(ca_crt, aki, &aki_len, NULL);
+    if (r == 0)
+        r = gnutls_x509_crl_set_authority_key_id(crl, aki, aki_len);
+    if (r == 0)
+        r = gnutls_x509_crl_sign2(crl, ca_crt, ca_key, GNUTLS_DIG_SHA256, 0);
+    if (r == 0)
+        r = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_PEM, &pem);
+    if (r < 0) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "signing test CRL failed: %s", gnutls_strerror(r));
+        goto done;
+    }
+    ret = write_file(path, pem.data, pem.size, 0644, err);
+done:
+    gnutls_free(pem.data);
+    gnutls_x509_crl_deinit(crl);
+    gnutls_x509_crl_deinit(old);
+    gnutls_x509_crt_deinit(ca_crt);
+    gnutls_x509_privkey_deinit(ca_key);
+    return ret;
+}
+
+/* pec_testca_revoke - list <stem>.pem in dir's CRL, revoked at now; the CRL is valid for 7 days */
+int pec_testca_revoke(const char *dir, const char *stem, time_t now, struct pec_error *err)
+{
+    char path[4096];
+    gnutls_datum_t pem = { NULL, 0 };
+    gnutls_x509_crt_t crt;
+    unsigned char serial[64];
+    size_t len = sizeof(serial);
+    int r;
+
+    if (join(path, sizeof(path), dir, stem, ".pem", err) < 0)
+        return -1;
+    if (gnutls_x509_crt_init(&crt) < 0)
+        pec_panic("gnutls_x509_crt_init failed");
+    if ((r = gnutls_load_file(path, &pem)) < 0 || (r = gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM)) < 0 ||
+        (r = gnutls_x509_crt_get_serial(crt, serial, &len)) < 0) {
+        pec_error_set(err, PEC_ERR_INVALID, "cannot load certificate %s: %s", path, gnutls_strerror(r));
+        gnutls_free(pem.data);
+        gnutls_x509_crt_deinit(crt);
+        return -1;
+    }
+    gnutls_free(pem.data);
+    gnutls_x509_crt_deinit(crt);
+    return resign_crl(dir, serial, len, now, now, now + CRL_DAYS * 86400L, err);
+}
+
+/* pec_testca_write_crl - re-sign dir's CRL with the given dates (stale or fresh on demand) */
+int pec_testca_write_crl(const char *dir, time_t this_update, time_t next_update, struct pec_error *err)
+{
+    return resign_crl(dir, NULL, 0, 0, this_update, next_update, err);
 }

@@ -235,11 +235,44 @@ static void test_load(void)
     CHECK(strstr(err.msg, path) != NULL);
 }
 
+/* test_crl_keys - crl_file repeats, crl_stale takes warn|refuse, and a CRL needs an anchor */
+static void test_crl_keys(void)
+{
+    struct pec_error err = { 0 };
+    const struct pec_config *cfg =
+        parse(REQUIRED "trust_file = /etc/pec/ca.pem\ncrl_file = /var/lib/pec/ca.crl\n"
+                       "crl_file = \"/var/lib/pec/ca 2.crl\"\ncrl_stale = Refuse\n",
+              &err);
+
+    CHECK(cfg != NULL);
+    if (cfg == NULL) {
+        fprintf(stderr, "crl keys: %s\n", err.msg);
+        return;
+    }
+    CHECK(cfg->n_crl_files == 2);
+    if (cfg->n_crl_files == 2) {
+        CHECK_STR(cfg->crl_files[0], "/var/lib/pec/ca.crl");
+        CHECK_STR(cfg->crl_files[1], "/var/lib/pec/ca 2.crl");
+    }
+    CHECK(cfg->crl_stale_refuse == 1);
+    pec_config_unref(&cfg);
+    cfg = parse(REQUIRED "trust_file = /etc/pec/ca.pem\ncrl_file = /var/lib/pec/ca.crl\n", &err);
+    CHECK(cfg != NULL && cfg->crl_stale_refuse == 0 && cfg->n_crl_files == 1);
+    pec_config_unref(&cfg);
+    cfg = parse(REQUIRED "crl_stale = warn\n", &err);
+    CHECK(cfg != NULL && cfg->crl_stale_refuse == 0 && cfg->n_crl_files == 0);
+    pec_config_unref(&cfg);
+    refused("bad crl_stale", REQUIRED "crl_stale = ignore\n", "test.conf:6", "crl_stale");
+    refused("empty crl_file", REQUIRED "crl_file = \"\"\n", "test.conf:6", "crl_file");
+    refused("crl_file without trust_file", REQUIRED "crl_file = /var/lib/pec/ca.crl\n", "test.conf", "trust_file");
+}
+
 int main(void)
 {
     test_full();
     test_defaults();
     test_errors();
+    test_crl_keys();
     test_domain_lengths();
     test_load();
     return CHECK_DONE();

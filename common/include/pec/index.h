@@ -48,6 +48,10 @@ int pec_provider_manages(const struct pec_provider *p, const char *domain);
 /* pec_provider_has_certificate - 1 when the DER certificate is listed (providerCertificate;binary);
  * -1 when the record carries no certificate to compare with; 0 otherwise */
 int pec_provider_has_certificate(const struct pec_provider *p, const void *der, size_t len);
+/* pec_provider_certificate_count, pec_provider_certificate_at - the providerCertificate values (DER), i <
+ * count: where their CA publishes its CRL is in them (pecctl crl refresh) */
+size_t pec_provider_certificate_count(const struct pec_provider *p);
+const void *pec_provider_certificate_at(const struct pec_provider *p, size_t i, size_t *len_r);
 
 /* pec_index_render_entry - append one provider entry as LDIF (base DN o=postacert), for pecctl example
  * and tests: the hash is computed from cert_der */

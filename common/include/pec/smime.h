@@ -11,6 +11,7 @@
 #include <time.h>
 #include "pec/buf.h"
 #include "pec/error.h"
+#include "pec/strv.h"
 
 enum pec_digest { PEC_DIGEST_SHA256 = 0, PEC_DIGEST_SHA1, PEC_DIGEST_OTHER };
 
@@ -46,10 +47,43 @@ int pec_smime_sign_embedded(const struct pec_signer *s, enum pec_digest d, time_
 /* ---- verifying ---- */
 struct pec_trust;
 
+/* A trust store is built once (anchors first, then their CRLs, then the stale policy) and is read-only
+ * afterwards, so threads share it; the only thing verification writes is an atomic "stale CRL already
+ * reported" flag per CRL. */
 struct pec_trust *pec_trust_new(void);
 /* pec_trust_add_file - add the PEM CA certificates of a file as trust anchors */
 int pec_trust_add_file(struct pec_trust *t, const char *pem_file, struct pec_error *err);
+/* pec_trust_add_crl_file - add the CRL(s) of a file (PEM, possibly several, or DER).  Each must be issued
+ * by one of the anchors already added and its signature must verify against it: otherwise an error
+ * naming the file.  Delta CRLs and unknown critical extensions are refused.  A CRL already past its
+ * nextUpdate at now is accepted with a warning (logged once, here). */
+int pec_trust_add_crl_file(struct pec_trust *t, const char *path, time_t now, struct pec_error *err);
+/* pec_trust_refuse_stale_crls - crl_stale = refuse: a certificate whose issuer's CRLs are all past their
+ * nextUpdate at the verification time is untrusted (default: used anyway, reported once with pec_warn) */
+void pec_trust_refuse_stale_crls(struct pec_trust *t, int refuse);
 void pec_trust_free(struct pec_trust **t);
+
+/* ---- CRL maintenance (pecctl crl refresh) ---- */
+struct pec_crl_info {
+    char anchor[256];      /* subject DN of the trust anchor whose key verified the CRL */
+    time_t this_update;
+    time_t next_update;    /* -1 when the CRL has none */
+    unsigned long revoked; /* number of entries */
+    char number[41];       /* cRLNumber in hex, "" when absent */
+};
+
+/* pec_crl_check - parse one CRL (PEM or DER) from memory and verify it against t's anchors, as
+ * pec_trust_add_crl_file would; name is used in messages.  0 and info, or -1 with err */
+int pec_crl_check(const struct pec_trust *t, const void *data, size_t len, const char *name,
+                  struct pec_crl_info *info, struct pec_error *err);
+/* pec_trust_anchor_subjects - the subject DN of every anchor of t, appended to out */
+void pec_trust_anchor_subjects(const struct pec_trust *t, struct pec_strv *out);
+/* pec_trust_crl_urls - the URIs of the cRLDistributionPoints naming where the CRL of the anchor with
+ * this subject is published: from the anchor's own certificate and from every certificate in certs
+ * (n_certs blobs, each PEM with one or more certificates, or DER) whose issuer is that anchor.
+ * Appended to urls without duplicates. */
+void pec_trust_crl_urls(const struct pec_trust *t, const char *anchor_subject, const struct pec_buf *certs,
+                        size_t n_certs, struct pec_strv *urls);
 
 enum pec_sig_status { PEC_SIG_ABSENT = 0, PEC_SIG_VALID, PEC_SIG_INVALID };
 
