@@ -13,7 +13,7 @@
 # stopped at exit by cleanup steps (tests/sh/lib.sh): Postfix instances, then our processes, PostgreSQL,
 # strays.
 #
-# Set before n_net_start: N_SENDMAIL (sendmail binary of the provider config), N_INDEX_ONLY (domains in the index, not started), N_PEC=0 (plain Postfix + Dovecot: no milter, no plugin), N_CONF_EXTRA (more provider.conf lines), N_EXTRA_TRANSPORT (more transport map lines), N_CLAMD_SOCKET (clamd_socket of
+# Set before n_net_start: N_SENDMAIL (sendmail binary of the provider config), N_INDEX_ONLY (domains in the index, not started), N_PEC=0 (plain Postfix + Dovecot: no milter, no plugin), N_CONF_EXTRA (more provider.conf lines), N_EXTRA_TRANSPORT (more transport map lines), N_REVOKE (providers whose certificates the CA revokes, CRL configured everywhere), N_CLAMD_SOCKET (clamd_socket of
 # both providers), N_TLS=0 (no TLS anywhere), N_USERS.
 # Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
@@ -59,7 +59,9 @@ n_pki() {
   mkdir -p "$d"
   # N_INDEX_ONLY: more provider domains listed in the index (and given a certificate) but not started
   for dom in "${N_DOMAINS[@]}" ${N_INDEX_ONLY:-}; do args+=("$dom" "Gestore $(n_key "$dom" | tr a-z A-Z) S.p.A."); done
-  "$PEC_BUILD_DIR/tests/pec-testpki" "$d" "${args[@]}" || return 1
+  # N_REVOKE: providers whose certificate the test CA revokes (its CRL is then in every provider.conf)
+  "$PEC_BUILD_DIR/tests/pec-testpki" ${N_REVOKE:+--crl-url http://127.0.0.1:9/ca.crl} "$d" "${args[@]}" || return 1
+  for dom in ${N_REVOKE:-}; do "$PEC_BUILD_DIR/tests/pec-testpki" revoke "$d" "$dom" || return 1; done
   for dom in "${N_DOMAINS[@]}"; do
     # TLS server certificate for mx.<domain>, issued by the same test CA
     openssl req -new -newkey rsa:2048 -nodes -keyout "$d/tls-$dom.key" -subj "/CN=mx.$dom" \
@@ -155,6 +157,7 @@ mailbox_file = $d/mailboxes
 quarantine_dir = $d/quarantine
 ${N_CLAMD_SOCKET:+clamd_socket = $N_CLAMD_SOCKET}
 $([ -n "${N_CLAMD_SOCKET:-}" ] || echo "allow_unscanned = yes")
+$([ -z "${N_REVOKE:-}" ] || echo "crl_file = $T_TMP/pki/ca.crl")
 ${N_CONF_EXTRA:-}
 CONF
   chmod 644 "$d/provider.conf"

@@ -204,7 +204,8 @@ void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_p
         return;
     }
     if (v.action == PEC_RECEPTION_REJECT) {
-        pec_effects_log(fx, PEC_LOG_INFO, "%s: rifiuto: %s", queue_id, v.reply_text);
+        pec_effects_log(fx, PEC_LOG_INFO, "%s: rifiuto: %s (%s)", queue_id, v.reply_text,
+                        v.analysis.errors.n ? v.analysis.errors.v[0] : "virus");
         pec_answer_reply(a, v.reply_code, v.reply_xcode, v.reply_text);
     } else if (trace_reception(fx, t, &v, now, queue_id, infected ? virus : NULL, &err) < 0) {
         points_tempfail(fx, queue_id, &err, a);
