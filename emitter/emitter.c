@@ -3,7 +3,9 @@
  *
  * Each owed message carries the trace facts its point computed (pec/trace_facts.h): they are recorded
  * once the message is handed to Postfix, without reading the message again.
- * usage: pec-emitter -c CONFIG -l HOST:PORT [-S]   (-S: log to syslog, mail facility)
+ * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-S]   (-S: log to syslog, mail facility;
+ * -u: started as root, become USER once the key is loaded and the socket open)
+ * A session idle for READ_TIMEOUT_SECS is closed; at most MAX_SESSIONS at once (more: 421).
  * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
  * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
  * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
@@ -13,12 +15,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "pec/buf.h"
@@ -28,6 +34,7 @@
 #include "pec/net.h"
 #include "pec/message.h"
 #include "pec/outbox.h"
+#include "pec/privs.h"
 #include "pec/quarantine.h"
 #include "pec/runtime.h"
 #include "pec/trace_facts.h"
@@ -39,7 +46,13 @@
 #define KEEP_DONE_SECS (2 * 24 * 3600)
 #define KEEP_UNCLAIMED_SECS (3 * 24 * 3600)
 
+/* A session idle this long is closed; Postfix's LMTP client waits 300 s for a reply, we wait for it. */
+#define READ_TIMEOUT_SECS 300
+/* Sessions at once: Postfix opens at most default_process_limit of them; more is someone else. */
+#define MAX_SESSIONS 64
+
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
+static atomic_int sessions;          /* open LMTP sessions */
 static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
 /* read_facts - what to trace for one owed message: the facts its point spooled beside it, or, for an
@@ -256,6 +269,7 @@ static void *serve(void *arg)
     pec_submitter_free(&submitter);
     close(c->fd);
     free(c);
+    atomic_fetch_sub(&sessions, 1);
     return NULL;
 }
 
@@ -284,14 +298,31 @@ static void log_line(void *ctx, const char *line)
     pec_warn("pec-emitter: %s", line);
 }
 
-/* listen_on - a TCP listener on host:port */
+/* listen_on - a listener: "unix:/path" (mode 0660: the service's user and group, i.e. Postfix, only) or
+ * IPv4:PORT */
 static int listen_on(const char *spec)
 {
     struct sockaddr_in sa;
+    struct sockaddr_un su;
     int fd, one = 1;
 
+    if (strncmp(spec, "unix:", 5) == 0) {
+        mode_t old;
+        if (strlen(spec + 5) >= sizeof(su.sun_path) || spec[5] != '/')
+            pec_fatal("pec-emitter: unix socket path must be absolute and short: %s", spec);
+        memset(&su, 0, sizeof(su));
+        su.sun_family = AF_UNIX;
+        memcpy(su.sun_path, spec + 5, strlen(spec + 5));
+        unlink(su.sun_path); /* a socket left by a previous run */
+        old = umask(0117);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 || bind(fd, (struct sockaddr *)&su, sizeof(su)) < 0 ||
+            listen(fd, 64) < 0)
+            pec_fatal("pec-emitter: cannot listen on %s: %s", spec, strerror(errno));
+        umask(old);
+        return fd;
+    }
     if (pec_net_inet_address(spec, &sa) < 0)
-        pec_fatal("pec-emitter: listen address must be IPv4-ADDRESS:PORT, not %s", spec);
+        pec_fatal("pec-emitter: listen address must be unix:/PATH or IPv4-ADDRESS:PORT, not %s", spec);
     if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
@@ -301,13 +332,15 @@ static int listen_on(const char *spec)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *listen_spec = NULL;
+    const char *config = NULL, *listen_spec = NULL, *user = NULL;
     struct pec_runtime *rt;
     struct pec_error err = { 0 };
     int opt, lfd;
 
-    while ((opt = getopt(argc, argv, "c:l:S")) != -1) {
-        if (opt == 'S')
+    while ((opt = getopt(argc, argv, "c:l:u:S")) != -1) {
+        if (opt == 'u')
+            user = optarg;
+        else if (opt == 'S')
             pec_log_to_syslog("pec-emitter");
         else if (opt == 'c')
             config = optarg;
@@ -317,7 +350,7 @@ int main(int argc, char **argv)
             return 2;
     }
     if (config == NULL || listen_spec == NULL) {
-        fprintf(stderr, "usage: pec-emitter -c CONFIG -l HOST:PORT [-S]\n");
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-S]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -335,6 +368,10 @@ int main(int argc, char **argv)
             pec_fatal("pec-emitter: %s: database: %s", config, err.msg);
     }
     lfd = listen_on(listen_spec);
+    if (user && pec_privs_drop(user, &err) < 0)
+        pec_fatal("pec-emitter: %s", err.msg);
+    if (user == NULL && geteuid() == 0)
+        pec_warn("pec-emitter: running as root: start it with -u USER (the service account)");
     {
         pthread_t th;
         if (pthread_create(&th, NULL, housekeeping, NULL) != 0)
@@ -352,12 +389,24 @@ int main(int argc, char **argv)
                 continue;
             pec_fatal("pec-emitter: accept: %s", strerror(errno));
         }
+        if (atomic_fetch_add(&sessions, 1) >= MAX_SESSIONS) {
+            static const char busy[] = "421 4.3.2 too many sessions, try again later\r\n";
+            (void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+            close(fd);
+            atomic_fetch_sub(&sessions, 1);
+            continue;
+        }
+        {
+            struct timeval tv = { READ_TIMEOUT_SECS, 0 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* an idle client cannot hold a thread */
+        }
         if ((c = calloc(1, sizeof(*c))) == NULL)
             pec_panic("out of memory");
         c->fd = fd;
         if (pthread_create(&th, NULL, serve, c) != 0) {
             close(fd);
             free(c);
+            atomic_fetch_sub(&sessions, 1);
             continue;
         }
         pthread_detach(th);

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <libmilter/mfapi.h>
 #include "milter.h"
 #include "pec/answer.h"
 #include "pec/log.h"
 #include "pec/mta.h"
+#include "pec/privs.h"
 
 static const struct milter_app *app; /* set once before smfi_main, read-only afterwards */
 
@@ -278,8 +280,10 @@ static sfsistat cb_close(SMFICTX *ctx)
 }
 
 /* milter_run - register and serve */
-int milter_run(const struct milter_app *a, const char *socket, int timeout)
+int milter_run(const struct milter_app *a, const char *socket, int timeout, const char *user)
 {
+    struct pec_error err = { 0 };
+    mode_t old_umask;
     struct smfiDesc desc = {
         .xxfi_name = "pec-milter",
         .xxfi_version = SMFI_VERSION,
@@ -302,8 +306,14 @@ int milter_run(const struct milter_app *a, const char *socket, int timeout)
         pec_warn("pec-milter: cannot set up libmilter on %s", socket);
         return 1;
     }
+    old_umask = umask(0117); /* a unix socket for the service's user and group (Postfix), nobody else */
     if (smfi_opensocket(1) == MI_FAILURE) {
         pec_warn("pec-milter: cannot open %s", socket);
+        return 1;
+    }
+    umask(old_umask);
+    if (user && pec_privs_drop(user, &err) < 0) {
+        pec_warn("pec-milter: %s", err.msg);
         return 1;
     }
     return smfi_main() == MI_SUCCESS ? 0 : 1;

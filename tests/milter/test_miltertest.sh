@@ -45,6 +45,40 @@ timeout 20 "$H_MILTER" -c "$T_TMP/loose.conf" -r reception -s inet:"$port"@127.0
 rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && ok || fail "a loose reception point started (exit $rc)"
 grep -q "not starting" "$T_TMP/loose.log" && ok || fail "no 'not starting' line: $(cat "$T_TMP/loose.log")"
+# Local attack surface: the milter and the emitter on unix sockets of mode 0660, running as their
+# service user (-u); a process of another user and group cannot connect; the emitter serves 64 sessions
+# at most.  (Needs root: it starts them as root and connects as another user.)
+if [ "$(id -u)" = 0 ] && id daemon >/dev/null 2>&1; then
+  sock=$T_TMP/access.sock esock=$T_TMP/emitter.sock
+  h_bg milter-unix "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s unix:"$sock" -u nobody
+  h_bg emitter-unix "$H_EMITTER" -c "$T_TMP/provider.conf" -l unix:"$esock" -u nobody
+  wait_until 10 test -S "$sock" && wait_until 10 test -S "$esock" || fail "unix sockets not created"
+  for s in "$sock" "$esock"; do
+    [ "$(stat -c %a "$s")" = 660 ] && ok || fail "$(basename "$s"): mode $(stat -c %a "$s"), want 660"
+  done
+  for pidf in milter-unix emitter-unix; do
+    uid=$(awk '/^Uid:/ {print $2}' /proc/"$(cat "$T_TMP/$pidf.pid")"/status 2>/dev/null)
+    [ "$uid" = "$(id -u nobody)" ] && ok || fail "$pidf runs as uid '$uid', not nobody"
+  done
+  connect='import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print("connected")'
+  for s in "$sock" "$esock"; do
+    out=$(runuser -u daemon -- python3 -c "$connect" "$s" 2>&1)
+    grep -q "Permission denied" <<<"$out" && ok || fail "another user reached $(basename "$s"): $out"
+  done
+  python3 - "$esock" <<'PY' && ok || fail "the emitter did not refuse the 65th session"
+import socket, sys
+conns = []
+for i in range(64):
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.settimeout(5)
+    assert c.recv(100).startswith(b"220"), i
+    conns.append(c)
+c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.settimeout(5)
+sys.exit(0 if c.recv(100).startswith(b"421") else 1)
+PY
+else
+  echo "note: not root (or no user daemon): the socket permission checks are skipped"
+fi
+
 # The accepted submission and the valid busta left committed outbox entries (not sent: no Postfix here).
 n=$(find "$T_TMP/outbox" -mindepth 1 -maxdepth 1 -type d ! -name 'tmp.*' | wc -l)
 [ "$n" -ge 2 ] && ok || fail "expected outbox entries for the accettazione and the presa in carico, got $n"
