@@ -182,7 +182,7 @@ static void host_log(void *context, enum pec_log_level level, const char *line)
 		e_info(host->event, "%s", line);
 }
 
-/* host_submit - through lib-smtp (submission_host or sendmail, as Dovecot is configured) */
+/* host_submit - through the configuration's submit_address, else lib-smtp (submission_host or sendmail) */
 static int host_submit(void *context, const char *from, const char *to, const void *msg, size_t len,
 		       struct pec_error *err)
 {
@@ -190,6 +190,10 @@ static int host_submit(void *context, const char *from, const char *to, const vo
 	const char *error;
 	int ret;
 
+	/* the provider's own injection listener when the configuration names one (a unix socket only the
+	   PEC services reach), else whatever Dovecot submits through */
+	if (host->std.cfg->submit_address != NULL)
+		return pec_submit_one(host->std.cfg, from, to, msg, len, err);
 	if (host->ctx == NULL) {
 		pec_error_set(err, PEC_ERR_INTERNAL, "no submission outside a delivery");
 		return -1;

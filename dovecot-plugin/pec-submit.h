@@ -1,7 +1,7 @@
 /* pec-submit.h - hand a message the plugin emits (receipt, notice, notification) to the MTA through
  * Dovecot's lib-smtp (submission_host, else sendmail_path). */
-#ifndef PEC_SUBMIT_H
-#define PEC_SUBMIT_H
+#ifndef PEC_DOVECOT_SUBMIT_H
+#define PEC_DOVECOT_SUBMIT_H
 
 #include <stddef.h>
 

@@ -3,8 +3,9 @@
  *
  * Each owed message carries the trace facts its point computed (pec/trace_facts.h): they are recorded
  * once the message is handed to Postfix, without reading the message again.
- * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-S]   (-S: log to syslog, mail facility;
- * -u: started as root, become USER once the key is loaded and the socket open)
+ * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-S]   (-S: log to syslog, mail
+ * facility; -u: started as root, become USER once the key is loaded and the socket open; a unix socket is
+ * mode 0660, owned by USER and of group GROUP, the MTA's)
  * A session idle for READ_TIMEOUT_SECS is closed; at most MAX_SESSIONS at once (more: 421).
  * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
  * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
@@ -300,10 +301,11 @@ static void log_line(void *ctx, const char *line)
 
 /* listen_on - a listener: "unix:/path" (mode 0660: the service's user and group, i.e. Postfix, only) or
  * IPv4:PORT */
-static int listen_on(const char *spec)
+static int listen_on(const char *spec, const char *user, const char *group)
 {
     struct sockaddr_in sa;
     struct sockaddr_un su;
+    struct pec_error err = { 0 };
     int fd, one = 1;
 
     if (strncmp(spec, "unix:", 5) == 0) {
@@ -319,6 +321,8 @@ static int listen_on(const char *spec)
             listen(fd, 64) < 0)
             pec_fatal("pec-emitter: cannot listen on %s: %s", spec, strerror(errno));
         umask(old);
+        if ((user || group) && pec_privs_socket_owner(su.sun_path, user, group, &err) < 0)
+            pec_fatal("pec-emitter: %s", err.msg);
         return fd;
     }
     if (pec_net_inet_address(spec, &sa) < 0)
@@ -332,14 +336,16 @@ static int listen_on(const char *spec)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *listen_spec = NULL, *user = NULL;
+    const char *config = NULL, *listen_spec = NULL, *user = NULL, *group = NULL;
     struct pec_runtime *rt;
     struct pec_error err = { 0 };
     int opt, lfd;
 
-    while ((opt = getopt(argc, argv, "c:l:u:S")) != -1) {
+    while ((opt = getopt(argc, argv, "c:l:u:g:S")) != -1) {
         if (opt == 'u')
             user = optarg;
+        else if (opt == 'g')
+            group = optarg;
         else if (opt == 'S')
             pec_log_to_syslog("pec-emitter");
         else if (opt == 'c')
@@ -350,7 +356,7 @@ int main(int argc, char **argv)
             return 2;
     }
     if (config == NULL || listen_spec == NULL) {
-        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-S]\n");
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-S]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -367,7 +373,7 @@ int main(int argc, char **argv)
         if ((trace = pec_trace_open(cfg->database, &ts, &err)) == NULL)
             pec_fatal("pec-emitter: %s: database: %s", config, err.msg);
     }
-    lfd = listen_on(listen_spec);
+    lfd = listen_on(listen_spec, user, group);
     if (user && pec_privs_drop(user, &err) < 0)
         pec_fatal("pec-emitter: %s", err.msg);
     if (user == NULL && geteuid() == 0)

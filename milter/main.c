@@ -1,7 +1,8 @@
 /* main.c - pec-milter: the access point or the reception point, one role per process and socket.
  *
- * usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-u USER] [-S] | -n)
- * -u: started as root, become USER once the key is loaded and the socket open (unix sockets: mode 0660).
+ * usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-u USER] [-g GROUP] [-S] | -n)
+ * -u: started as root, become USER once the key is loaded and the socket open; a unix socket is mode 0660,
+ * owned by USER and of group GROUP (the MTA's), so nobody else reaches it.
  * -S logs to syslog (mail facility) instead of standard error; -n checks the configuration for the role
  * (every problem with its file and line) and exits: 0 when it would serve.
  * It refuses to start when pec_runtime_check finds a problem: it never certifies with a loose setup.
@@ -21,7 +22,7 @@
 /* usage - print the synopsis and give the exit status for bad usage */
 static int usage(void)
 {
-    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-u USER] [-S] | -n)\n");
+    fprintf(stderr, "usage: pec-milter -c CONFIG -r access|reception (-s SOCKET [-t TIMEOUT] [-u USER] [-g GROUP] [-S] | -n)\n");
     return 2;
 }
 
@@ -48,13 +49,13 @@ int main(int argc, char **argv)
 {
     static struct milter_app app;
     static struct pec_effects_std std;
-    const char *config = NULL, *role = NULL, *sock = NULL, *user = NULL;
+    const char *config = NULL, *role = NULL, *sock = NULL, *user = NULL, *group = NULL;
     struct pec_runtime *rt;
     struct pec_mailboxes *boxes = NULL;
     struct pec_error err = { 0 };
     int opt, timeout = 300, status, check_only = 0, have_index;
 
-    while ((opt = getopt(argc, argv, "c:r:s:t:u:Sn")) != -1) {
+    while ((opt = getopt(argc, argv, "c:r:s:t:u:g:Sn")) != -1) {
         switch (opt) {
         case 'c': config = optarg; break;
         case 'r': role = optarg; break;
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
         case 'S': pec_log_to_syslog("pec-milter"); break;
         case 'n': check_only = 1; break;
         case 'u': user = optarg; break;
+        case 'g': group = optarg; break;
         default: return usage();
         }
     }
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
     pec_info("pec-milter: %s point for %s on %s", role, rt->cfg->mail_domain, sock);
     if (user == NULL && geteuid() == 0)
         pec_warn("pec-milter: running as root: start it with -u USER (the service account)");
-    status = milter_run(&app, sock, timeout, user);
+    status = milter_run(&app, sock, timeout, user, group);
     pec_mailboxes_free(&boxes);
     pec_trace_index_cache_free(&app.index_cache);
     pec_trace_free(&std.trace);

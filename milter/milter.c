@@ -280,7 +280,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 }
 
 /* milter_run - register and serve */
-int milter_run(const struct milter_app *a, const char *socket, int timeout, const char *user)
+int milter_run(const struct milter_app *a, const char *socket, int timeout, const char *user, const char *group)
 {
     struct pec_error err = { 0 };
     mode_t old_umask;
@@ -312,6 +312,11 @@ int milter_run(const struct milter_app *a, const char *socket, int timeout, cons
         return 1;
     }
     umask(old_umask);
+    if ((user || group) && (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0) &&
+        pec_privs_socket_owner(strchr(socket, ':') + 1, user, group, &err) < 0) {
+        pec_warn("pec-milter: %s", err.msg);
+        return 1;
+    }
     if (user && pec_privs_drop(user, &err) < 0) {
         pec_warn("pec-milter: %s", err.msg);
         return 1;

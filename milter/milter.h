@@ -21,8 +21,9 @@ struct milter_app {
     int own_reception;                         /* access point: run the reception point for our recipients */
 };
 
-/* milter_run - register the callbacks, open socket (a unix socket gets mode 0660: the service's user and
- * group only), become user when not NULL, and serve until stopped; returns the exit status */
-int milter_run(const struct milter_app *app, const char *socket, int timeout, const char *user);
+/* milter_run - register the callbacks, open socket (a unix socket gets mode 0660, owner user and group
+ * group when given: the service account and the MTA only), become user when not NULL, and serve until
+ * stopped; returns the exit status */
+int milter_run(const struct milter_app *app, const char *socket, int timeout, const char *user, const char *group);
 
 #endif

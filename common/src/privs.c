@@ -25,3 +25,21 @@ int pec_privs_drop(const char *user, struct pec_error *err)
     }
     return 0;
 }
+
+/* pec_privs_socket_owner - chown by names */
+int pec_privs_socket_owner(const char *path, const char *user, const char *group, struct pec_error *err)
+{
+    struct passwd *pw = user ? getpwnam(user) : NULL;
+    struct group *gr = group ? getgrnam(group) : NULL;
+
+    if ((user && pw == NULL) || (group && gr == NULL)) {
+        pec_error_set(err, PEC_ERR_INVALID, "no such %s \"%s\"", user && pw == NULL ? "user" : "group",
+                      user && pw == NULL ? user : group);
+        return -1;
+    }
+    if (chown(path, pw ? pw->pw_uid : (uid_t)-1, gr ? gr->gr_gid : (gid_t)-1) < 0) {
+        pec_error_set(err, PEC_ERR_INTERNAL, "chown %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

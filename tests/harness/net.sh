@@ -151,7 +151,7 @@ node_id = 1
 database = $(n_db "$dom")
 outbox_dir = $d/outbox
 marker_domain = outbox.pec.invalid
-submit_address = 127.0.0.1:$INJ
+submit_address = $d/postfix/queue/public/pec-inject
 sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
 mailbox_file = $d/mailboxes
 quarantine_dir = $d/quarantine
@@ -189,6 +189,8 @@ $([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$T_TMP/pki/tls-$
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 $(h_dovecot_mail_conf "$d/modules" "$dom" "127.0.0.1:$INJ")
+# the plugin submits through submit_address, Postfix's public/pec-inject: group postdrop only
+mail_access_groups = postdrop
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $d/users
@@ -229,16 +231,18 @@ plugin {
 CONF
   h_bg "dovecot-$k" dovecot -c "$d/dovecot/dovecot.conf" -F
   # ---- our daemons ----
-  h_bg "emitter-$k" "$H_EMITTER" -c "$d/provider.conf" -l 127.0.0.1:"$EM"
-  h_bg "milter-access-$k" "$H_MILTER" -c "$d/provider.conf" -r access -s inet:"$MA"@127.0.0.1
-  h_bg "milter-reception-$k" "$H_MILTER" -c "$d/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
+  # ---- our daemons: unix sockets of mode 0660 and group postfix in $d/run (root:postfix 0750) ----
+  mkdir -p "$d/run"; chgrp postfix "$d/run"; chmod 750 "$d/run"
+  h_bg "emitter-$k" "$H_EMITTER" -c "$d/provider.conf" -l unix:"$d/run/emitter.sock" -g postfix
+  h_bg "milter-access-$k" "$H_MILTER" -c "$d/provider.conf" -r access -s unix:"$d/run/access.sock" -g postfix
+  h_bg "milter-reception-$k" "$H_MILTER" -c "$d/provider.conf" -r reception -s unix:"$d/run/reception.sock" -g postfix
   # ---- Postfix ----
   local p=$d/postfix
   mkdir -p "$p/etc" "$p/queue" "$p/data"
   chown postfix "$p/data"
   {
     echo "$dom lmtp:inet:127.0.0.1:$LMTP"
-    echo "outbox.pec.invalid lmtp:inet:127.0.0.1:$EM"
+    echo "outbox.pec.invalid lmtp:unix:$d/run/emitter.sock"
     for other in "${N_DOMAINS[@]}"; do
       [ "$other" = "$dom" ] || echo "$other smtp:[127.0.0.1]:$(n_get "$other" MX)"
     done
@@ -285,17 +289,18 @@ CONF
   -o syslog_name=postfix-$k/submission
   -o smtpd_sasl_auth_enable=yes$sub_tls
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "inet:127.0.0.1:$MA")
+  -o mynetworks=127.0.0.1/32
+  -o smtpd_relay_restrictions=permit_mynetworks,reject_sasl_authenticated,reject
+  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "unix:$d/run/access.sock")
 127.0.0.1:$MX inet n - n - - smtpd
   -o syslog_name=postfix-$k/mx$mx_tls
   -o smtpd_relay_restrictions=reject_unauth_destination
-  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "inet:127.0.0.1:$MR")
-127.0.0.1:$INJ inet n - n - - smtpd
+  -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "unix:$d/run/reception.sock")
+pec-inject unix n - n - - smtpd
   -o syslog_name=postfix-$k/inject
+  -o smtpd_milters=
   -o mynetworks=127.0.0.1/32
   -o smtpd_relay_restrictions=permit_mynetworks,reject
-  -o smtpd_milters=
 CONF
     h_master_internal
   } > "$p/etc/master.cf"
@@ -305,9 +310,14 @@ CONF
 
 # n_provider_ready DOMAIN: every listener of the provider answers
 n_provider_ready() {
-  local v
-  for v in SUB MX INJ MA MR EM LMTP AUTH; do
+  local v d
+  d=$(n_get "$1" DIR)
+  for v in SUB MX LMTP AUTH; do
     wait_port "$(n_get "$1" $v)" 20 || { echo "net: $1: nothing listens for $v" >&2; return 1; }
+  done
+  [ "$N_PEC" = 1 ] || return 0
+  for v in "$d/run/emitter.sock" "$d/run/access.sock" "$d/run/reception.sock" "$d/postfix/queue/public/pec-inject"; do
+    wait_until 20 test -S "$v" || { echo "net: $1: no socket $v" >&2; return 1; }
   done
 }
 
