@@ -313,6 +313,24 @@ static int has_headers(GMimeMessage *m)
     return body != NULL && g_mime_header_list_get_count(g_mime_object_get_header_list(body)) > 0;
 }
 
+/* over_limits - a message the MIME layer does not read (pec/mime.h limits): what its header section says
+ * about it, and why it is not valid */
+static void over_limits(const void *raw, size_t len, const char *why, struct pec_analysis *a)
+{
+    GMimeMessage *m = mime_parse_headers(raw, len);
+
+    add_error(a, "MIME limit: %s", why);
+    if (m == NULL) {
+        a->kind = PEC_KIND_MALFORMATA;
+        return;
+    }
+    read_headers(m, a);
+    g_object_unref(m);
+    classify(a, 0);
+    if (a->kind == PEC_KIND_ORDINARIA)
+        add_error(a, "not a PEC message: ordinary mail");
+}
+
 /* pec_message_analyze - classify, verify, parse */
 int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_opts *opts, struct pec_analysis *a,
                         struct pec_error *err)
@@ -321,11 +339,16 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
     struct pec_strv problems = PEC_STRV_INIT;
     GMimeMessage *m;
     GMimeObject *body;
+    char why[160];
     int is_signed;
 
     memset(a, 0, sizeof(*a));
     if (opts == NULL)
         opts = &no_opts;
+    if (mime_scan(raw, len, NULL, why, sizeof(why)) < 0) {
+        over_limits(raw, len, why, a);
+        return 0;
+    }
     m = mime_parse(raw, len, &problems);
     if (m == NULL || !has_headers(m)) {
         a->kind = PEC_KIND_MALFORMATA;

@@ -53,8 +53,8 @@ static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gcha
         pec_strv_push(problems, buf);
 }
 
-/* mime_parse - parse raw bytes into a message */
-GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems)
+/* gmime_parse - GMime's parser on bytes already measured against the limits */
+static GMimeMessage *gmime_parse(const void *raw, size_t len, struct pec_strv *problems)
 {
     GMimeParserOptions *opts;
     GMimeStream *stream;
@@ -72,6 +72,81 @@ GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems)
     g_object_unref(stream);
     g_mime_parser_options_free(opts);
     return msg;
+}
+
+/* tree_within - the tree GMime built keeps to the part and nesting limits (the scan over-counts, so this
+ * only fails if the two disagree: then the scan's promise is kept anyway) */
+static int tree_within(GMimeObject *obj, unsigned level, unsigned long *parts)
+{
+    if (obj == NULL)
+        return 1;
+    if (++*parts > PEC_MIME_MAX_PARTS || level > PEC_MIME_MAX_DEPTH)
+        return 0;
+    if (GMIME_IS_MULTIPART(obj)) {
+        for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++)
+            if (!tree_within(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), level + 1, parts))
+                return 0;
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+        if (m && !tree_within(g_mime_message_get_mime_part(m), level + 1, parts))
+            return 0;
+    }
+    return 1;
+}
+
+/* limit_problem - a limit as one of the parser's problems */
+static void limit_problem(struct pec_strv *problems, const char *why)
+{
+    char buf[256];
+
+    snprintf(buf, sizeof(buf), "MIME limit: %s", why);
+    if (problems && !pec_strv_has(problems, buf))
+        pec_strv_push(problems, buf);
+}
+
+/* mime_parse - parse raw bytes into a message, never beyond the limits */
+GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems)
+{
+    unsigned long parts = 0;
+    GMimeMessage *msg;
+    char why[160];
+
+    if (mime_scan(raw, len, NULL, why, sizeof(why)) < 0) {
+        limit_problem(problems, why);
+        return NULL;
+    }
+    msg = gmime_parse(raw, len, problems);
+    if (msg && !tree_within(g_mime_message_get_mime_part(msg), 0, &parts)) {
+        limit_problem(problems, "the parsed structure is over the part or nesting limit");
+        g_object_unref(msg);
+        return NULL;
+    }
+    return msg;
+}
+
+/* mime_parse_headers - the top-level header section alone, within the header limits */
+GMimeMessage *mime_parse_headers(const void *raw, size_t len)
+{
+    const char *start = raw, *end = start + len, *p, *next;
+    unsigned fields = 0;
+
+    for (p = start; p < end; p = next) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = (size_t)((nl ? nl : end) - p);
+
+        next = nl ? nl + 1 : end;
+        if (l == 0 || (l == 1 && p[0] == '\r')) {
+            end = next;
+            break;
+        }
+        if ((size_t)(next - start) > PEC_MIME_MAX_HEADER_SIZE ||
+            (p[0] != ' ' && p[0] != '\t' && ++fields > PEC_MIME_MAX_HEADER_FIELDS))
+            return NULL;
+    }
+    if (end == start)
+        return NULL;
+    return gmime_parse(start, (size_t)(end - start), NULL);
 }
 
 /* mime_write - serialise with CRLF line ends.  GMime's DOS newline format leaves multipart prologues

@@ -7,9 +7,19 @@
 #include "pec/buf.h"
 #include "pec/mime.h"
 
-/* mime_parse - parse raw bytes into a message (NULL when there is no message at all); parser warnings
- * that make the message non-conformant are appended to problems when it is not NULL */
+/* mime_scan - raw bytes against limits (NULL: pec_mime_default_limits) before anything is built: 0
+ * within them, -1 with why (a short English phrase naming the limit) when over one */
+int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, char *why, size_t whylen);
+
+/* mime_parse - parse raw bytes into a message (NULL when there is no message at all, or when the bytes
+ * are over the default limits: then "MIME limit: ..." is among the problems); parser warnings that make
+ * the message non-conformant are appended to problems when it is not NULL */
 GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems);
+
+/* mime_parse_headers - the top-level header section alone, as a message without body: what a message
+ * over the limits still says about itself (sender, recipients, subject).  NULL when that section is
+ * itself over the limits, or when there is none. */
+GMimeMessage *mime_parse_headers(const void *raw, size_t len);
 
 /* mime_write - serialise an object with CRLF line ends (the S/MIME canonical form) into out */
 void mime_write(GMimeObject *obj, struct pec_buf *out);
