@@ -177,6 +177,144 @@ const char *mime_header(GMimeObject *obj, const char *name)
     return g_mime_object_get_header(obj, name);
 }
 
+/* raw_header - the raw (folded, undecoded) value of the first field of that name, or NULL */
+static const char *raw_header(GMimeObject *obj, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+
+    for (int i = 0; hl && i < g_mime_header_list_get_count(hl); i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
+            return g_mime_header_get_raw_value(h);
+    }
+    return NULL;
+}
+
+/* word_bytes - the bytes and charset of one RFC 2047 encoded word [p, e); 0 when it is not one */
+static int word_bytes(const char *p, const char *e, char *cs, size_t cslen, GByteArray *out)
+{
+    const char *q, *t, *star;
+    size_t n;
+
+    if (e - p < 8 || p[0] != '=' || p[1] != '?' || e[-2] != '?' || e[-1] != '=')
+        return 0;
+    if ((q = memchr(p + 2, '?', (size_t)(e - p - 2))) == NULL || q + 3 > e - 2 || q[2] != '?')
+        return 0;
+    star = memchr(p + 2, '*', (size_t)(q - p - 2)); /* RFC 2231 language: charset*lang */
+    n = (size_t)((star ? star : q) - (p + 2));
+    if (n == 0 || n >= cslen)
+        return 0;
+    memcpy(cs, p + 2, n);
+    cs[n] = '\0';
+    t = q + 3;
+    if (q[1] == 'B' || q[1] == 'b') {
+        gint state = 0;
+        guint save = 0;
+        size_t len = (size_t)(e - 2 - t), start = out->len;
+
+        g_byte_array_set_size(out, start + len + 3);
+        n = g_base64_decode_step(t, len, out->data + start, &state, &save);
+        g_byte_array_set_size(out, start + n);
+        return 1;
+    }
+    if (q[1] != 'Q' && q[1] != 'q')
+        return 0;
+    for (; t < e - 2; t++) {
+        guint8 c = (guint8)*t;
+
+        if (c == '_') {
+            c = ' ';
+        } else if (c == '=' && t + 2 < e - 2 && g_ascii_isxdigit(t[1]) && g_ascii_isxdigit(t[2])) {
+            c = (guint8)(g_ascii_xdigit_value(t[1]) * 16 + g_ascii_xdigit_value(t[2]));
+            t += 2;
+        }
+        g_byte_array_append(out, &c, 1);
+    }
+    return 1;
+}
+
+/* flush_words - the bytes of adjacent encoded words of one charset, converted to UTF-8 */
+static void flush_words(GString *out, GByteArray *bytes, const char *cs)
+{
+    gchar *u;
+
+    if (bytes->len == 0)
+        return;
+    u = g_convert((const gchar *)bytes->data, (gssize)bytes->len, "UTF-8", cs, NULL, NULL, NULL);
+    if (u == NULL)
+        u = g_utf8_make_valid((const gchar *)bytes->data, (gssize)bytes->len);
+    g_string_append(out, u);
+    g_free(u);
+    g_byte_array_set_size(bytes, 0);
+}
+
+/* mime_header_text - an unstructured field decoded word by word (see mime_internal.h) */
+char *mime_header_text(GMimeObject *obj, const char *name)
+{
+    const char *raw = raw_header(obj, name), *p;
+    GString *out;
+    GByteArray *bytes, *word;
+    char cs[64] = "", wcs[64];
+    int after_word = 0;
+    const char *held = NULL; /* blanks after an encoded word, dropped if another one follows */
+    size_t held_len = 0;
+    char *r;
+
+    if (raw == NULL)
+        return NULL;
+    out = g_string_new(NULL);
+    bytes = g_byte_array_new();
+    word = g_byte_array_new();
+    for (p = raw; *p;) {
+        const char *e = p;
+        int blank = *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n';
+
+        while (*e && (blank == (*e == ' ' || *e == '\t' || *e == '\r' || *e == '\n')))
+            e++;
+        if (blank && after_word) {
+            held = p;
+            held_len = (size_t)(e - p);
+        } else if (blank) {
+            for (const char *c = p; c < e; c++) /* unfold: line ends go, the blanks stay */
+                if (*c != '\r' && *c != '\n')
+                    g_string_append_c(out, *c);
+        } else if (word_bytes(p, e, wcs, sizeof(wcs), word)) {
+            if (bytes->len > 0 && g_ascii_strcasecmp(wcs, cs) != 0)
+                flush_words(out, bytes, cs);
+            g_byte_array_append(bytes, word->data, word->len);
+            g_byte_array_set_size(word, 0);
+            snprintf(cs, sizeof(cs), "%s", wcs);
+            held = NULL;
+            after_word = 1;
+        } else {
+            g_byte_array_set_size(word, 0);
+            flush_words(out, bytes, cs);
+            for (const char *c = held; c && c < held + held_len; c++)
+                if (*c != '\r' && *c != '\n')
+                    g_string_append_c(out, *c);
+            held = NULL;
+            after_word = 0;
+            g_string_append_len(out, p, e - p);
+        }
+        p = e;
+    }
+    flush_words(out, bytes, cs);
+    g_byte_array_free(bytes, TRUE);
+    g_byte_array_free(word, TRUE);
+    if (g_utf8_validate(out->str, (gssize)out->len, NULL)) {
+        r = strdup(out->str);
+    } else {
+        gchar *u = g_convert(out->str, (gssize)out->len, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+        r = strdup(u ? u : "");
+        g_free(u);
+    }
+    g_string_free(out, TRUE);
+    if (r == NULL)
+        pec_panic("out of memory");
+    return r;
+}
+
 /* mime_set_content - attach bytes as the decoded content of part */
 static void mime_set_content(GMimePart *part, const void *data, size_t len)
 {

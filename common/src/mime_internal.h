@@ -27,6 +27,11 @@ void mime_write(GMimeObject *obj, struct pec_buf *out);
 /* mime_header - value of a header of obj (case-insensitive name), NULL when absent */
 const char *mime_header(GMimeObject *obj, const char *name);
 
+/* mime_header_text - the first field of that name as text (malloc'd UTF-8, NULL when absent), RFC 2047
+ * words decoded one by one and adjacent ones of a charset joined as bytes: GMime 3.2 joins them as
+ * base64 text first, and loses what follows a word padded with '=' (as its own encoder writes them) */
+char *mime_header_text(GMimeObject *obj, const char *name);
+
 /* mime_text_part - a text/<subtype> part in ISO-8859-1, quoted-printable, from UTF-8 text */
 GMimePart *mime_text_part(const char *subtype, const char *utf8);
 
