@@ -8,7 +8,13 @@ SAMPLES=${PEC_SHARED_DIR:-$H_SRC/../shared}/samples/real
 h_example_provider "$H_T/sendmail" "max_recipients = 3
 max_message_size = 60000" || { h_fail "pecctl example"; h_done; exit; }
 h_index_add_aruba
-printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$H_T/mailboxes"
+# the recipient of the real Aruba busta is ours here, so that it can be delivered to the address it names
+sed -i "s/^managed_domains = .*/managed_domains = $D pec.it/" "$H_T/provider.conf"
+printf 'alice@%s\nbob@%s\nolga@%s ordinary\nl.battistini@pec.it\n' $D $D $D > "$H_T/mailboxes"
+# a busta of ours for bob and zed (who has no mailbox), for the reception point's recipient handling
+printf 'From: alice@%s\r\nTo: bob@%s, zed@%s\r\nSubject: a bob e zed\r\nDate: %s\r\nMessage-ID: <bz@client.test>\r\n\r\nciao\r\n' \
+  $D $D $D "$(date -R)" > "$H_T/bob-zed.eml"
+"$H_BUILD/tests/make-busta" "$H_T/provider.conf" "$H_T/bob-zed.eml" > "$H_T/bob-zed-busta.eml" || h_fail "make-busta"
 mkdir -p "$H_T/sent"
 cat > "$H_T/sendmail" <<SH
 #!/bin/sh
@@ -23,6 +29,7 @@ for role in access reception; do
   h_bg "milter-$role" "$H_MILTER" -c "$H_T/provider.conf" -r $role -s inet:"$port"@127.0.0.1
   h_wait_port "$port" || { h_fail "pec-milter $role did not start"; continue; }
   out=$(MILTER_SOCK=inet:$port@127.0.0.1 LUA_DIR=$HERE EXAMPLE_BUSTA=$PKI/busta-trasporto.eml SAMPLES=$SAMPLES \
+        BUSTA_BOB_ZED=$H_T/bob-zed-busta.eml \
         miltertest -s "$HERE/$role.lua" 2>&1)
   rc=$?
   echo "$out" | grep -v "^$" | sed "s/^/$role: /"

@@ -131,22 +131,31 @@ verify_all "$H_T/got-local"
 # --- reception point ----------------------------------------------------------------------------------
 mx() { swaks --server 127.0.0.1:"$MX" --helo other.test --timeout 30 "$@" 2>&1; }
 if [ -f "$SAMPLES/aruba-2014/busta-trasporto-1.eml" ]; then
-  local_before=$(h_sink_count local); remote_before=$(h_sink_count remote)
-  out=$(mx --from sender@pec.it --to bob@$D,zed@$D --data "$SAMPLES/aruba-2014/busta-trasporto-1.eml")
-  grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "real Aruba busta not accepted: $(grep '^<' <<<"$out" | tail -2)"
-  h_wait "h_sink_count local" $((local_before + 1)) 30 || h_fail "Aruba busta not delivered to bob"
-  h_wait "h_sink_count remote" $((remote_before + 2)) 30 || h_fail "presa in carico and no-dest avviso not sent"
-  rm -rf "$H_T/got-remote"; h_sink_messages remote "$H_T/got-remote"
-  verify_all "$H_T/got-remote"
-  pic=$(grep -l "^X-Ricevuta: presa-in-carico" "$H_T"/got-remote/*.eml | head -1)
-  [ -n "$pic" ] && grep -q "posta-certificata@pec.aruba.it" "${pic%.eml}.rcpt" && h_ok || h_fail "no presa in carico to Aruba's mailReceipt"
-  [ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" 2>/dev/null && h_ok || h_fail "presa in carico does not list bob"
-  [ -n "$pic" ] && grep -q "zed@$D" "$pic.xml" && h_fail "presa in carico lists the unknown zed" || h_ok
-  nodest=$(grep -l "^X-Ricevuta: errore-consegna" "$H_T"/got-remote/*.eml | head -1)
-  [ -n "$nodest" ] && grep -q 'errore="no-dest"' "$nodest.xml" && h_ok || h_fail "no avviso di mancata consegna (no-dest) for zed"
+  # a real busta re-addressed to bob, whom its daticert does not name: not valid PEC here (PEC-RULES §5.2)
+  out=$(mx --from sender@pec.it --to bob@$D --data "$SAMPLES/aruba-2014/busta-trasporto-1.eml")
+  grep -q "^<\** *554 .*non certificata" <<<"$out" && h_ok || h_fail "real Aruba busta re-addressed to bob not refused: $(grep '^<' <<<"$out" | tail -2)"
   out=$(mx --from x@pec.it --to bob@$D --data "$SAMPLES/sogei-2018-edited/busta-invio-file.eml")
   grep -q "^<\** *554 " <<<"$out" && h_ok || h_fail "tampered Sogei busta not refused: $(grep '^<' <<<"$out" | tail -2)"
 fi
+# a busta for bob and zed (no such mailbox): delivered to bob; its provider's mailReceipt (ours: make-busta
+# signs with our key) gets a presa in carico listing bob only, its sender an avviso di mancata consegna
+printf 'From: alice@%s\r\nTo: bob@%s, zed@%s\r\nSubject: a bob e zed\r\nDate: %s\r\nMessage-ID: <bz@client.test>\r\n\r\nciao\r\n' \
+  $D $D $D "$(date -R)" > "$H_T/bob-zed.eml"
+"$H_BUILD/tests/make-busta" "$H_T/provider.conf" "$H_T/bob-zed.eml" > "$H_T/bob-zed-busta.eml" || h_fail "make-busta"
+local_before=$(h_sink_count local)
+out=$(mx --from alice@$D --to bob@$D,zed@$D --data "$H_T/bob-zed-busta.eml")
+grep -q "^<- *250 .*queued" <<<"$out" && h_ok || h_fail "busta for bob and zed not accepted: $(grep '^<' <<<"$out" | tail -2)"
+h_wait "h_sink_count local" $((local_before + 3)) 30 || h_fail "busta for bob, presa in carico and no-dest avviso not all delivered"
+rm -rf "$H_T/got-local"; h_sink_messages local "$H_T/got-local"
+verify_all "$H_T/got-local"
+pic=$(grep -l "^X-Ricevuta: presa-in-carico" $(grep -l "a bob e zed" "$H_T"/got-local/*.eml) | head -1)
+[ -n "$pic" ] && grep -q "posta-certificata@$D" "${pic%.eml}.rcpt" && h_ok || h_fail "no presa in carico to the signer's mailReceipt"
+[ -n "$pic" ] && grep -q "<ricezione>bob@$D</ricezione>" "$pic.xml" 2>/dev/null && h_ok || h_fail "presa in carico does not list bob"
+[ -n "$pic" ] && grep -q "<ricezione>zed@$D" "$pic.xml" && h_fail "presa in carico lists the unknown zed" || h_ok
+nodest=$(grep -l "^X-Ricevuta: errore-consegna" $(grep -l "a bob e zed" "$H_T"/got-local/*.eml) | head -1)
+[ -n "$nodest" ] && grep -q 'errore="no-dest"' "$nodest.xml" && grep -q "alice@$D" "${nodest%.eml}.rcpt" && h_ok ||
+  h_fail "no avviso di mancata consegna (no-dest) for zed to alice"
+h_postfix_log a | grep -q "to=<zed@$D>.*status=sent" && h_fail "the busta was still delivered to zed" || h_ok
 out=$(mx --from someone@example.net --to bob@$D --header "Subject: ordinaria" --body "ciao")
 grep -q "^<\** *554 .*non certificata" <<<"$out" && h_ok || h_fail "ordinary mail to a PEC-only mailbox not refused"
 before=$(h_sink_count local)

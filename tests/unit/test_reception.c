@@ -170,6 +170,36 @@ static void test_busta(void)
     pec_buf_release(&msg);
 }
 
+/* test_envelope - a busta reaching an envelope recipient its daticert does not name is not valid PEC: refused
+ * for a PEC-only mailbox, wrapped for one that takes ordinary mail (never a presa in carico) */
+static void test_envelope(void)
+{
+    static const char *const carl[] = { "carl@pec-b.test" };
+    static const char *const bob_carl[] = { "BOB@pec-b.test", "carl@pec-b.test" };
+    static const char *const olga[] = { "olga@pec-b.test" };
+    static const char *const bob[] = { "Bob@PEC-B.test" };
+    struct pec_buf msg = PEC_BUF_INIT;
+    struct pec_reception_verdict v;
+    const char *why = "envelope recipient carl@pec-b.test is not among the daticert <destinatari>";
+
+    build_a(PEC_MSG_BUSTA_TRASPORTO, &msg);
+    decide(&msg, carl, 1, NULL, &v);
+    CHECK(v.action == PEC_RECEPTION_REJECT && strcmp(v.reply_code, "554") == 0 && v.n_out == 0);
+    CHECK(!v.analysis.valid && v.analysis.sig.status == PEC_SIG_VALID);
+    CHECK(pec_strv_has(&v.analysis.errors, why));
+    pec_reception_verdict_clear(&v);
+    decide(&msg, bob_carl, 2, NULL, &v); /* one stranger spoils the transaction: no partial presa in carico */
+    CHECK(v.action == PEC_RECEPTION_REJECT && v.n_out == 0 && pec_strv_has(&v.analysis.errors, why));
+    pec_reception_verdict_clear(&v);
+    decide(&msg, olga, 1, NULL, &v);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.mark_anomaly && v.n_out == 0 && !v.analysis.valid);
+    pec_reception_verdict_clear(&v);
+    decide(&msg, bob, 1, NULL, &v); /* addresses compare without case */
+    CHECK(v.analysis.valid && !v.mark_anomaly);
+    pec_reception_verdict_clear(&v);
+    pec_buf_release(&msg);
+}
+
 static void test_receipts(void)
 {
     static const char *const to_alice[] = { "alice@pec-b.test" };
@@ -232,6 +262,7 @@ int main(void)
 {
     setup();
     test_busta();
+    test_envelope();
     test_receipts();
     test_ordinary();
     pec_index_free(&idx);
