@@ -412,9 +412,14 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
     pec_mime_init();
     memset(&d, 0, sizeof(d));
     if (c->type == PEC_MSG_BUSTA_TRASPORTO || c->type == PEC_MSG_BUSTA_ANOMALIA) {
-        /* an anomaly wraps whatever arrived, even bytes GMime cannot read as a message (orig NULL) */
-        if (c->original == NULL || ((orig = mime_parse(c->original, c->original_len, NULL)) == NULL &&
-                                    c->type == PEC_MSG_BUSTA_TRASPORTO)) {
+        /* an anomaly wraps whatever arrived, even bytes GMime cannot read as a message (orig NULL), or may
+         * not read whole (over the MIME limits: its header section alone still names sender and recipients) */
+        if (c->original != NULL && c->type == PEC_MSG_BUSTA_ANOMALIA &&
+            (orig = mime_parse(c->original, c->original_len, NULL)) == NULL)
+            orig = mime_parse_headers(c->original, c->original_len);
+        else if (c->original != NULL && c->type == PEC_MSG_BUSTA_TRASPORTO)
+            orig = mime_parse(c->original, c->original_len, NULL);
+        if (c->original == NULL || (orig == NULL && c->type == PEC_MSG_BUSTA_TRASPORTO)) {
             pec_error_set(err, PEC_ERR_INVALID, "%s: no original message to wrap", shape->name);
             return -1;
         }

@@ -3,13 +3,14 @@
  *
  * The pass reads RFC 2045/2046 structure the way a lenient parser does and, where it cannot be sure, errs
  * towards counting more, so that its counts bound what GMime builds from the same bytes:
- *  - a line starting with "--" and the boundary of an open multipart opens a part, whatever follows the
- *    boundary; only the exact "--boundary--" closes the multipart;
+ *  - a line starting with "--" and the boundary of an open multipart opens a part; only a delimiter as
+ *    RFC 2046 writes it ("--boundary" and blanks, "--boundary--") closes what is open inside it, so the
+ *    multiparts a parser may still consider open are open here too;
  *  - a header section runs to the blank line (lines that are no header field included), or to a delimiter;
  *  - a message/ * body (and a part without Content-Type in a multipart/digest) is read as a message;
  *  - a multipart whose boundary cannot be read with certainty (RFC 2231 or escaped parameters, comments,
  *    several Content-Type fields, no boundary) makes every later line starting with "--" a part.
- * Memory: one frame per open multipart (at most depth + 1) and the Content-Type value being read.
+ * Memory: one frame per open multipart (at most 2 * (depth + 2)) and the Content-Type value being read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +96,8 @@ static void take_boundary(struct ctype *ct, const char *v, const char *e)
             ;
         e = q;
     }
-    while (e > v && ws(e[-1])) /* a shorter boundary matches more lines */
-        e--;
+    if (e > v && ws(e[-1])) /* blanks at the end: parsers disagree on them, trust no reading */
+        ct->unsure = 1;
     if (e == v) {
         ct->unsure = 1;
         return;
@@ -147,6 +148,7 @@ static void parse_ctype(struct ctype *ct, const char *v, size_t n)
             ct->unsure = 1;
             ct->multipart |= has_ci(v, n, "multipart");
             ct->message |= has_ci(v, n, "message");
+            ct->digest |= has_ci(v, n, "digest");
             continue;
         }
         if (*p != ';')
@@ -187,6 +189,35 @@ static long match_frame(const struct scan *s, const char *p, size_t l)
             return (long)i;
     }
     return -1;
+}
+
+/* next_part - the level and digest default of a part the line may open: a parser that closed what the
+ * scan keeps open may take it for a delimiter of any multipart open here, so the deepest level of those it
+ * matches, and a message by default when one of them is a multipart/digest */
+static unsigned next_part(const struct scan *s, const char *p, size_t l, int *digest)
+{
+    unsigned level = 0;
+
+    *digest = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct frame *f = &s->frames[i];
+
+        if (f->bnd == NULL || (l >= 2 + f->blen && memcmp(p + 2, f->bnd, f->blen) == 0)) {
+            if (f->level + 1 > level)
+                level = f->level + 1;
+            *digest |= f->digest;
+        }
+    }
+    return level;
+}
+
+/* lwsp_only - blanks only after the boundary: what a parser takes as a delimiter (RFC 2046 §5.1.1) */
+static int lwsp_only(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t')
+            return 0;
+    return 1;
 }
 
 /* line_end - the length of the line at p without its line end, and where the next one starts */
@@ -260,7 +291,9 @@ static int push(struct scan *s, unsigned level, const struct ctype *ct)
 {
     struct frame *f;
 
-    if (s->n == s->cap) /* levels grow along the stack and are bounded: cannot happen */
+    /* levels grow along the stack, so depth + 1 frames hold any message read with certainty; under a
+     * multipart whose boundary is unknown parts stay open (see mime_scan), hence the room for as many */
+    if (s->n == s->cap)
         return over(s, "MIME nesting deeper than %u levels", s->lim->depth);
     f = &s->frames[s->n++];
     f->bnd = NULL;
@@ -322,11 +355,13 @@ static int enter(struct scan *s, unsigned level, int in_digest)
 int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, char *why, size_t whylen)
 {
     struct scan s = { 0 };
+    const struct frame *f;
     const char *next;
-    int rc = -1;
+    unsigned level;
+    int rc = -1, digest;
 
     s.lim = lim ? lim : &pec_mime_default_limits;
-    s.p = raw;
+    s.p = raw ? raw : "";
     s.end = s.p + len;
     s.why = why;
     s.whylen = whylen;
@@ -334,10 +369,10 @@ int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, ch
         why[0] = '\0';
     if (len > s.lim->size)
         return over(&s, "the message is larger than %zu bytes", s.lim->size);
-    s.cap = (size_t)s.lim->depth + 2;
+    s.cap = 2 * ((size_t)s.lim->depth + 2);
     if ((s.frames = calloc(s.cap, sizeof(*s.frames))) == NULL)
         pec_panic("out of memory");
-    if (len > 0 && enter(&s, 0, 0) < 0)
+    if (len > 0 && (rc = enter(&s, 0, 0)) < 0)
         goto out;
     while (s.p < s.end) {
         const char *p = s.p;
@@ -347,12 +382,23 @@ int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, ch
         s.p = next;
         if (l < 2 || p[0] != '-' || p[1] != '-' || (k = match_frame(&s, p, l)) < 0)
             continue;
-        pop(&s, (size_t)k + 1);
-        if (s.frames[k].bnd && l == s.frames[k].blen + 4 && p[l - 2] == '-' && p[l - 1] == '-') {
+        f = &s.frames[k];
+        if (f->bnd && l == f->blen + 4 && p[l - 2] == '-' && p[l - 1] == '-') { /* "--boundary--" */
             pop(&s, (size_t)k);
-            continue;
+            /* if that multipart was one the scan only supposed, the line may open a part of one below it */
+            if ((k = match_frame(&s, p, l)) < 0)
+                continue;
+            f = &s.frames[k];
+            if (f->bnd && l == f->blen + 4 && p[l - 2] == '-' && p[l - 1] == '-')
+                continue;
+        } else if (f->bnd && lwsp_only(p + 2 + f->blen, l - 2 - f->blen)) { /* "--boundary": the next part */
+            pop(&s, (size_t)k + 1);
         }
-        if (enter(&s, s.frames[k].level + 1, s.frames[k].digest) < 0)
+        /* otherwise the boundary and more, or a multipart whose boundary is unknown: maybe a part, maybe text
+         * of a part open above it; counted as a part, and nothing is closed, so that every multipart a
+         * parser may still have open stays open here too */
+        level = next_part(&s, p, l, &digest);
+        if ((rc = enter(&s, level, digest)) < 0)
             goto out;
     }
     rc = 0;
