@@ -53,7 +53,27 @@ static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gcha
         pec_strv_push(problems, buf);
 }
 
-/* gmime_parse - GMime's parser on bytes already measured against the limits */
+/* release_view - the stream over the caller's bytes is gone: free the array header, never the bytes */
+static void release_view(gpointer array, GObject *stream)
+{
+    (void)stream;
+    g_byte_array_free(array, FALSE);
+}
+
+/* view_stream - a read-only memory stream over the caller's bytes, without the copy that
+ * g_mime_stream_mem_new_with_buffer makes (the parsed message refers to the bytes, which outlive it in
+ * every caller: a 50 MB message would otherwise cost 50 MB more for every parse) */
+static GMimeStream *view_stream(const void *raw, size_t len)
+{
+    GByteArray *array = g_byte_array_new_take((guint8 *)raw, len); /* not owned: freed without its data */
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(array);
+
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    g_object_weak_ref(G_OBJECT(stream), release_view, array);
+    return stream;
+}
+
+/* gmime_parse - GMime's parser on bytes already measured against the limits; the message refers to them */
 static GMimeMessage *gmime_parse(const void *raw, size_t len, struct pec_strv *problems)
 {
     GMimeParserOptions *opts;
@@ -64,7 +84,7 @@ static GMimeMessage *gmime_parse(const void *raw, size_t len, struct pec_strv *p
     pec_mime_init();
     opts = g_mime_parser_options_new();
     g_mime_parser_options_set_warning_callback(opts, on_parser_warning, problems);
-    stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    stream = view_stream(raw ? raw : "", len);
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     msg = g_mime_parser_construct_message(parser, opts);

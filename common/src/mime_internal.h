@@ -13,7 +13,8 @@ int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, ch
 
 /* mime_parse - parse raw bytes into a message (NULL when there is no message at all, or when the bytes
  * are over the default limits: then "MIME limit: ..." is among the problems); parser warnings that make
- * the message non-conformant are appended to problems when it is not NULL */
+ * the message non-conformant are appended to problems when it is not NULL.  The message reads its
+ * content from raw, which must stay unchanged as long as the message (and any part of it) lives. */
 GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems);
 
 /* mime_parse_headers - the top-level header section alone, as a message without body: what a message
