@@ -53,12 +53,25 @@ static const struct check_reply {
                          "dimensione del messaggio per numero di destinatari oltre il limite" },
     [PEC_CHECK_VIRUS] = { "virus", "554", "5.7.0", "Virus rilevato nel messaggio / Virus found in the message",
                           "virus informatico" },
+    [PEC_CHECK_LIMITS] = { "limits", "552", "5.3.4",
+                           "Messaggio oltre i limiti di dimensione o di struttura / "
+                           "Message over the size or structure limits",
+                           "messaggio oltre i limiti di dimensione o di struttura (parti MIME, annidamento, "
+                           "intestazioni)" },
 };
+
+/* The busta must leave room for the receipts that carry the original back: a consegna completa wraps it
+ * in another envelope of about the same size, possibly with a provider's own extra parts.  So the busta
+ * keeps this far inside the MIME limits that every reception point applies (pec/mime.h). */
+#define ENVELOPE_ROOM_SIZE ((size_t)1024 * 1024)
+#define ENVELOPE_ROOM_PARTS 16u
+#define ENVELOPE_ROOM_DEPTH 1u
+#define ENVELOPE_ROOM_FIELDS 64u
 
 /* pec_access_check_name - short name of a check */
 const char *pec_access_check_name(enum pec_access_check c)
 {
-    return c <= PEC_CHECK_VIRUS ? check_replies[c].name : "unknown";
+    return c <= PEC_CHECK_LIMITS ? check_replies[c].name : "unknown";
 }
 
 /* xstrdup - strdup that aborts on exhaustion, NULL -> "" */
@@ -198,11 +211,17 @@ static enum pec_access_check run_checks(const struct pec_access_txn *t, const ch
     const char *mailbox = authenticated_mailbox(t), *bccv;
     enum pec_access_check failed = PEC_CHECK_NONE;
     GMimeMessage *m = NULL;
+    char why[160];
 
     if (mailbox == NULL)
         return PEC_CHECK_AUTH;
     if (strcasecmp(mailbox, t->mail_from) != 0)
         return PEC_CHECK_SENDER;
+    /* before anything is built from the bytes: the MIME layer will not read beyond its limits */
+    if (mime_scan(t->raw.data ? t->raw.data : "", t->raw.len, NULL, why, sizeof(why)) < 0) {
+        snprintf(detail, detail_len, "%s", why);
+        return PEC_CHECK_LIMITS;
+    }
     m = mime_parse(t->raw.data ? t->raw.data : "", t->raw.len, &problems);
     if (m == NULL || problems.n > 0 || mime_header(GMIME_OBJECT(m), "Date") == NULL) {
         snprintf(detail, detail_len, "%s", problems.n ? problems.v[0] : m ? "Date header missing" : "no message");
@@ -277,7 +296,8 @@ static void refusal_facts(const struct pec_access_txn *t, const char *mailbox, s
         f->destinatari[i].esterno = !pec_config_manages(t->ctx->cfg, pec_addr_domain(t->rcpts.v[i])) &&
                                     !(t->ctx->index && pec_index_by_address(t->ctx->index, t->rcpts.v[i]));
     }
-    if ((m = mime_parse(t->raw.data ? t->raw.data : "", t->raw.len, NULL)) != NULL) {
+    /* the header section alone: the whole message may be over the MIME limits */
+    if ((m = mime_parse_headers(t->raw.data ? t->raw.data : "", t->raw.len)) != NULL) {
         if ((subject = g_mime_message_get_subject(m)) != NULL)
             f->oggetto = xstrdup(subject);
         g_object_unref(m);
@@ -363,8 +383,26 @@ static size_t count_to(const struct pec_access_txn *t)
     return n;
 }
 
-/* accept - certify: facts, busta, accettazione */
-static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, struct pec_error *err)
+/* busta_within - the busta leaves the room of ENVELOPE_ROOM_* inside the MIME limits; detail says why not */
+static int busta_within(const struct pec_buf *busta, char *detail, size_t detail_len)
+{
+    struct pec_mime_limits room = pec_mime_default_limits;
+    char why[160];
+
+    room.size -= ENVELOPE_ROOM_SIZE;
+    room.parts -= ENVELOPE_ROOM_PARTS;
+    room.depth -= ENVELOPE_ROOM_DEPTH;
+    room.header_fields -= ENVELOPE_ROOM_FIELDS;
+    if (mime_scan(busta->data, busta->len, &room, why, sizeof(why)) == 0)
+        return 1;
+    snprintf(detail, detail_len, "its busta di trasporto would be over the limits: %s", why);
+    return 0;
+}
+
+/* accept - certify: facts, busta, accettazione; 1 (nothing signed but the busta, which is dropped) when the
+ * busta would be over the limits */
+static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, char *detail, size_t detail_len,
+                  struct pec_error *err)
 {
     const char *const *own = (const char *const *)t->ctx->cfg->managed_domains;
     struct pec_compose c = { 0 };
@@ -386,6 +424,8 @@ static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, 
     c.original_len = t->raw.len;
     if (pec_compose_build(t->ctx->issuer, &c, &v->busta, busta_id, err) < 0)
         return -1;
+    if (!busta_within(&v->busta, detail, detail_len))
+        return 1;
     sep = strstr(v->busta.data, "\r\n\r\n");
     if (sep == NULL)
         pec_panic("pec_access: busta without a header section");
@@ -400,7 +440,8 @@ int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, stru
                    struct pec_error *err)
 {
     enum pec_access_check failed;
-    char detail[256] = "";
+    char detail[256] = "", id[PEC_ID_MAX];
+    int rc;
 
     memset(v, 0, sizeof(*v));
     v->when = now;
@@ -408,7 +449,14 @@ int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, stru
     failed = run_checks(t, virus, detail, sizeof(detail));
     if (failed != PEC_CHECK_NONE)
         return refuse(t, failed, virus, detail, v, err);
-    return accept(t, v, err);
+    if ((rc = accept(t, v, detail, sizeof(detail), err)) != 1)
+        return rc;
+    /* the original fits, its busta would not: refused like any other formal exception */
+    snprintf(id, sizeof(id), "%s", v->identificativo);
+    pec_access_verdict_clear(v);
+    v->when = now;
+    snprintf(v->identificativo, sizeof(v->identificativo), "%s", id);
+    return refuse(t, PEC_CHECK_LIMITS, NULL, detail, v, err);
 }
 
 /* pec_access_verdict_clear - free and zero */

@@ -400,9 +400,10 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
 {
     const struct msg_shape *shape;
     struct pec_strv an_to = PEC_STRV_INIT, an_from = PEC_STRV_INIT;
-    struct pec_buf content = PEC_BUF_INIT, der = PEC_BUF_INIT;
+    struct pec_buf der = PEC_BUF_INIT;
     struct pec_daticert d;
     GMimeMessage *orig = NULL;
+    size_t start = out->len, content_at;
     char bnd[64];
     int rc = -1;
 
@@ -412,9 +413,14 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
     pec_mime_init();
     memset(&d, 0, sizeof(d));
     if (c->type == PEC_MSG_BUSTA_TRASPORTO || c->type == PEC_MSG_BUSTA_ANOMALIA) {
-        /* an anomaly wraps whatever arrived, even bytes GMime cannot read as a message (orig NULL) */
-        if (c->original == NULL || ((orig = mime_parse(c->original, c->original_len, NULL)) == NULL &&
-                                    c->type == PEC_MSG_BUSTA_TRASPORTO)) {
+        /* an anomaly wraps whatever arrived, even bytes GMime cannot read as a message (orig NULL), or may
+         * not read whole (over the MIME limits: its header section alone still names sender and recipients) */
+        if (c->original != NULL && c->type == PEC_MSG_BUSTA_ANOMALIA &&
+            (orig = mime_parse(c->original, c->original_len, NULL)) == NULL)
+            orig = mime_parse_headers(c->original, c->original_len);
+        else if (c->original != NULL && c->type == PEC_MSG_BUSTA_TRASPORTO)
+            orig = mime_parse(c->original, c->original_len, NULL);
+        if (c->original == NULL || (orig == NULL && c->type == PEC_MSG_BUSTA_TRASPORTO)) {
             pec_error_set(err, PEC_ERR_INVALID, "%s: no original message to wrap", shape->name);
             return -1;
         }
@@ -438,11 +444,8 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
         else
             pec_idgen_next(iss->ids, c->when, msgid_out);
     }
-    if (signed_content(c, &d, msgid_out, &content, err) < 0)
-        goto out;
-    if (pec_smime_sign(iss->signer, iss->digest, c->when, content.data, content.len, &der, err) < 0)
-        goto out;
-
+    /* the message is written in place: headers, then the signed content straight into out (a consegna
+     * completa of a 50 MB original would otherwise hold it twice), signed where it lies */
     top_headers(iss, c, &d, orig, msgid_out, out);
     boundary_for(c, msgid_out, "signed", bnd);
     pec_buf_printf(out,
@@ -453,7 +456,11 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
                    "This is an S/MIME signed message\r\n"
                    "\r\n--%s\r\n",
                    pec_digest_micalg(iss->digest), bnd, bnd);
-    pec_buf_append(out, content.data, content.len);
+    content_at = out->len;
+    if (signed_content(c, &d, msgid_out, out, err) < 0 ||
+        pec_smime_sign(iss->signer, iss->digest, c->when, out->data + content_at, out->len - content_at, &der,
+                       err) < 0)
+        goto out;
     /* the CRLF before the next delimiter belongs to the delimiter, not to the signed content */
     pec_buf_printf(out,
                    "\r\n--%s\r\n"
@@ -467,11 +474,14 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
     pec_buf_printf(out, "--%s--\r\n", bnd);
     rc = 0;
 out:
+    if (rc < 0 && out->len > start) { /* nothing of a message that could not be built */
+        out->len = start;
+        out->data[start] = '\0';
+    }
     if (c->type == PEC_MSG_BUSTA_ANOMALIA)
         free(d.destinatari);
     pec_strv_clear(&an_to);
     pec_strv_clear(&an_from);
-    pec_buf_release(&content);
     pec_buf_release(&der);
     if (orig)
         g_object_unref(orig);

@@ -3,7 +3,9 @@
  * The only file of the library that includes libxml2: the rest of the core sees a plain record.
  * Rendering goes through xmlTextWriter so escaping is libxml2's, not ours; parsing builds a tree with
  * network and entity loading off and then checks by hand the structure the DTD imposes (we never load
- * the DTD itself: real files carry no DOCTYPE and loading one would be an external fetch).
+ * the DTD itself: real files carry no DOCTYPE and loading one would be an external fetch).  A document
+ * with a DOCTYPE is refused before libxml2 reads it (and, should one get past that, libxml2 is stopped
+ * when it meets it), so no entity declaration is ever read, let alone expanded.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -757,6 +759,42 @@ static void quiet_error(void *ctx, xmlErrorPtr e)
     (void)e;
 }
 
+/* doctype_in_prolog - a DOCTYPE before the root element (after an optional BOM, blanks, processing
+ * instructions and comments): refused before libxml2 sees it, so no declaration is ever read */
+static int doctype_in_prolog(const char *p, const char *e)
+{
+    if (e - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
+    for (;;) {
+        const char *q;
+
+        while (p < e && is_space((unsigned char)*p))
+            p++;
+        if (e - p >= 9 && memcmp(p, "<!DOCTYPE", 9) == 0)
+            return 1;
+        if (e - p >= 2 && memcmp(p, "<?", 2) == 0)
+            q = "?>";
+        else if (e - p >= 4 && memcmp(p, "<!--", 4) == 0)
+            q = "-->";
+        else
+            return 0;
+        for (p += 2; p < e && !(e - p >= (ptrdiff_t)strlen(q) && memcmp(p, q, strlen(q)) == 0); p++)
+            ;
+        p += strlen(q);
+        if (p > e)
+            return 0;
+    }
+}
+
+/* on_doctype - libxml2 met a DOCTYPE anyway: stop before its subset (and any entity) is read */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    xmlStopParser((xmlParserCtxtPtr)ctx);
+}
+
 /* pec_daticert_parse - parse a document into *d */
 int pec_daticert_parse(const void *xml, size_t len, struct pec_daticert *d, struct pec_error *err)
 {
@@ -773,18 +811,32 @@ int pec_daticert_parse(const void *xml, size_t len, struct pec_daticert *d, stru
         pec_error_set(err, PEC_ERR_INVALID, "daticert: document too large (%zu bytes)", len);
         return -1;
     }
+    /* Real files have no DOCTYPE (PEC-RULES §6), and one is the way in for entity expansion: refused
+     * whatever it holds, an internal subset or none. */
+    if (doctype_in_prolog(xml, (const char *)xml + len)) {
+        pec_error_set(err, PEC_ERR_INVALID, "daticert: a DOCTYPE declaration is not allowed");
+        return -1;
+    }
     pthread_once(&xml_init_once, xml_init);
     ctxt = xmlNewParserCtxt();
     if (ctxt == NULL)
         pec_panic("daticert: out of memory");
     /* Per-context handler, not xmlSetGenericErrorFunc: other threads may be parsing at the same time. */
     ctxt->sax->serror = quiet_error;
+    ctxt->sax->internalSubset = on_doctype;
     /* NONET: no fetches; no NOENT/DTDLOAD/DTDATTR/DTDVALID: external entities and DTDs are never read,
      * entity references stay unexpanded (and are refused below).  Without HUGE, libxml2's own limits
      * on depth and text size hold.  UTF-8 is forced because daticert.xml is UTF-8 by rule, and because
      * a transcoding failure is reported through libxml2's process-wide channel, not the context. */
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (ctxt->errNo == XML_ERR_USER_STOP || (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))) {
+        pec_error_set(err, PEC_ERR_INVALID, "daticert: a DOCTYPE declaration is not allowed");
+        if (doc != NULL)
+            xmlFreeDoc(doc);
+        xmlFreeParserCtxt(ctxt);
+        return -1;
+    }
     if (doc == NULL) {
         const xmlError *e = &ctxt->lastError;
         char msg[200], *p;

@@ -58,7 +58,7 @@ int pec_message_facts(const void *raw, size_t len, const struct pec_index *index
                       size_t n_own_domains, struct pec_daticert *facts, struct pec_error *err)
 {
     struct pec_strv from = PEC_STRV_INIT, to = PEC_STRV_INIT, cc = PEC_STRV_INIT, reply = PEC_STRV_INIT;
-    GMimeMessage *m = mime_parse(raw, len, NULL);
+    GMimeMessage *m = mime_parse_headers(raw, len); /* the facts are all in the top-level section */
     const char *subject, *msgid;
     int rc = -1;
 

@@ -68,10 +68,13 @@ static const char *part_name(GMimeObject *obj)
     return n ? n : g_mime_object_get_content_type_parameter(obj, "name");
 }
 
-/* find_service_parts - locate daticert.xml and postacert.eml among the parts of the signed content */
-static void find_service_parts(GMimeObject *content, GMimePart **daticert_r, GMimeObject **postacert_r)
+/* find_service_parts - locate daticert.xml and postacert.eml among the parts of the signed content; a
+ * second one of either would let two readers see two different certifications, so it is an error */
+static void find_service_parts(GMimeObject *content, GMimePart **daticert_r, GMimeObject **postacert_r,
+                               struct pec_analysis *a)
 {
     GMimeMultipart *mp;
+    int n_daticert = 0, n_postacert = 0;
 
     *daticert_r = NULL;
     *postacert_r = NULL;
@@ -84,11 +87,15 @@ static void find_service_parts(GMimeObject *content, GMimePart **daticert_r, GMi
 
         if (name == NULL)
             continue;
-        if (GMIME_IS_PART(child) && strcasecmp(name, "daticert.xml") == 0 && *daticert_r == NULL)
+        if (GMIME_IS_PART(child) && strcasecmp(name, "daticert.xml") == 0 && n_daticert++ == 0)
             *daticert_r = GMIME_PART(child);
-        else if (GMIME_IS_MESSAGE_PART(child) && strcasecmp(name, "postacert.eml") == 0)
+        else if (GMIME_IS_MESSAGE_PART(child) && strcasecmp(name, "postacert.eml") == 0 && n_postacert++ == 0)
             *postacert_r = child;
     }
+    if (n_daticert > 1)
+        add_error(a, "the signed content holds %d daticert.xml parts", n_daticert);
+    if (n_postacert > 1)
+        add_error(a, "the signed content holds %d postacert.eml parts", n_postacert);
 }
 
 /* find_delimiter - the next line at or after p that is a "--boundary" delimiter, or NULL */
@@ -165,7 +172,7 @@ static int check_signed(const void *raw, size_t len, GMimeObject *body, const st
     if (rc < 0)
         return -1;
 
-    find_service_parts(signed_part, &daticert, &postacert);
+    find_service_parts(signed_part, &daticert, &postacert, a);
     a->has_postacert = postacert != NULL;
     if (daticert) {
         struct pec_buf xml = PEC_BUF_INIT;
@@ -265,8 +272,292 @@ static void check_structure(struct pec_analysis *a)
     if (a->kind == PEC_KIND_RICEVUTA && a->tipo == PEC_TIPO_AVVENUTA_CONSEGNA &&
         a->daticert.ricevuta != PEC_RICEVUTA_SINTETICA && !a->has_postacert)
         add_error(a, "avvenuta-consegna %s lacks postacert.eml", pec_ricevuta_name(a->daticert.ricevuta));
+    /* §2.1: these never carry the original (presa in carico and mancata consegna: the rules are silent) */
+    if (a->kind == PEC_KIND_RICEVUTA && a->has_postacert &&
+        (a->daticert.tipo == PEC_TIPO_ACCETTAZIONE || a->daticert.tipo == PEC_TIPO_NON_ACCETTAZIONE ||
+         a->daticert.tipo == PEC_TIPO_RILEVAZIONE_VIRUS || a->daticert.tipo == PEC_TIPO_PREAVVISO_ERRORE_CONSEGNA ||
+         (a->daticert.tipo == PEC_TIPO_AVVENUTA_CONSEGNA && a->daticert.ricevuta == PEC_RICEVUTA_SINTETICA)))
+        add_error(a, "a %s%s%s carries postacert.eml, which it must not", pec_tipo_name(a->daticert.tipo),
+                  a->daticert.ricevuta == PEC_RICEVUTA_SINTETICA ? " " : "",
+                  a->daticert.ricevuta == PEC_RICEVUTA_SINTETICA ? "sintetica" : "");
     if (a->x_verifica_sicurezza && strcmp(a->x_verifica_sicurezza, "errore") != 0)
         add_error(a, "unknown X-VerificaSicurezza value \"%s\"", a->x_verifica_sicurezza);
+}
+
+/* ---- consistency of the unsigned headers with the signed content (PEC-RULES §2, §5.2 item 5) ---- */
+
+/* Subject prefixes (§2.1), compared without case and without the blank after the colon. */
+static const struct subject_rule {
+    enum pec_tipo tipo;
+    int virus;                   /* daticert errore="virus" */
+    const char *prefix, *alt;    /* alt: another spelling seen in the wild, accepted */
+} subject_rules[] = {
+    { PEC_TIPO_POSTA_CERTIFICATA, -1, "POSTA CERTIFICATA:", NULL },
+    { PEC_TIPO_ACCETTAZIONE, -1, "ACCETTAZIONE:", NULL },
+    { PEC_TIPO_NON_ACCETTAZIONE, 0, "AVVISO DI NON ACCETTAZIONE:", NULL },
+    { PEC_TIPO_NON_ACCETTAZIONE, 1, "AVVISO DI NON ACCETTAZIONE PER VIRUS:", NULL },
+    { PEC_TIPO_PRESA_IN_CARICO, -1, "PRESA IN CARICO:", NULL },
+    { PEC_TIPO_AVVENUTA_CONSEGNA, -1, "CONSEGNA:", NULL },
+    { PEC_TIPO_ERRORE_CONSEGNA, 0, "AVVISO DI MANCATA CONSEGNA:", NULL },
+    { PEC_TIPO_ERRORE_CONSEGNA, 1, "AVVISO DI MANCATA CONSEGNA PER VIRUS:", NULL },
+    { PEC_TIPO_PREAVVISO_ERRORE_CONSEGNA, -1, "AVVISO DI MANCATA CONSEGNA PER SUP. TEMPO MASSIMO:",
+      "PREAVVISO DI MANCATA CONSEGNA:" },
+    { PEC_TIPO_RILEVAZIONE_VIRUS, -1, "PROBLEMA DI SICUREZZA:", NULL },
+};
+
+/* How far Date may be from the daticert time: one time reference per event (§2.3, RFC 6109 §4.1), but the
+ * header and the XML need not be written in the same second. */
+#define DATE_SLACK_SECONDS 120
+
+/* collapse - text with runs of blanks made one space, trimmed: folding and re-encoding move blanks */
+static char *collapse(const char *s)
+{
+    char *d = malloc(strlen(s ? s : "") + 1), *o = d;
+    int blank = 0;
+
+    if (d == NULL)
+        pec_panic("out of memory");
+    for (; s && *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+            blank = o > d;
+            continue;
+        }
+        if (blank)
+            *o++ = ' ';
+        blank = 0;
+        *o++ = *s;
+    }
+    *o = '\0';
+    return d;
+}
+
+/* after_prefix - the Subject text after prefix (ASCII case ignored), or NULL when it does not start so */
+static const char *after_prefix(const char *subject, const char *prefix)
+{
+    const char *p = subject;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return g_ascii_strncasecmp(p, prefix, strlen(prefix)) == 0 ? p + strlen(prefix) : NULL;
+}
+
+/* subject_text_matches - the text after prefix in either decoding of the Subject is the oggetto */
+static int subject_text_matches(const char *text, const char *oggetto)
+{
+    char *want = collapse(oggetto), *got = collapse(text);
+    int same = strcmp(want, got) == 0;
+
+    free(want);
+    free(got);
+    return same;
+}
+
+/* check_subject - the prefix of the kind and tipo, then the original subject the daticert certifies; the
+ * text is compared as GMime decodes it and as mime_header_text does (GMime 3.2 loses the end of some
+ * subjects its own encoder wrote), and passes when either matches */
+static void check_subject(GMimeMessage *m, struct pec_analysis *a)
+{
+    enum pec_tipo tipo = a->has_daticert ? a->daticert.tipo : a->tipo;
+    int virus = a->has_daticert && a->daticert.errore == PEC_ERRORE_VIRUS;
+    const char *prefix = NULL, *alt = NULL, *rest = NULL;
+    char *want, *got, *own;
+
+    if (a->kind == PEC_KIND_BUSTA_ANOMALIA) {
+        prefix = "ANOMALIA MESSAGGIO:";
+    } else {
+        for (size_t i = 0; i < sizeof(subject_rules) / sizeof(subject_rules[0]); i++) {
+            const struct subject_rule *r = &subject_rules[i];
+
+            if (r->tipo != tipo || (r->virus >= 0 && r->virus != virus))
+                continue;
+            prefix = r->prefix;
+            alt = r->alt;
+            rest = a->subject ? after_prefix(a->subject, r->prefix) : NULL;
+            if (rest == NULL && r->alt && a->subject)
+                rest = after_prefix(a->subject, r->alt);
+            break;
+        }
+    }
+    if (prefix == NULL)
+        return; /* tipo unknown: reported elsewhere */
+    if (rest == NULL && a->subject)
+        rest = after_prefix(a->subject, prefix);
+    if (rest == NULL) {
+        add_error(a, "Subject \"%.80s\" lacks the prefix \"%s \" of a %s", a->subject ? a->subject : "",
+                  prefix, tipo != PEC_TIPO_NONE ? pec_tipo_name(tipo) : pec_kind_name(a->kind));
+        return;
+    }
+    if (!a->has_daticert || subject_text_matches(rest, a->daticert.oggetto))
+        return;
+    if ((own = mime_header_text(GMIME_OBJECT(m), "Subject")) != NULL) {
+        const char *own_rest = after_prefix(own, prefix);
+
+        if (own_rest == NULL && alt)
+            own_rest = after_prefix(own, alt);
+        if (own_rest && subject_text_matches(own_rest, a->daticert.oggetto)) {
+            free(own);
+            return;
+        }
+        free(own);
+    }
+    want = collapse(a->daticert.oggetto);
+    got = collapse(rest);
+    add_error(a, "Subject text \"%.80s\" differs from the daticert <oggetto> \"%.80s\"", got, want);
+    free(want);
+    free(got);
+}
+
+/* first_mailbox - the first mailbox of an address list header GMime has read, or NULL */
+static InternetAddressMailbox *first_mailbox(InternetAddressList *l, int *n_r)
+{
+    InternetAddressMailbox *first = NULL;
+
+    *n_r = 0;
+    for (int i = 0; l && i < internet_address_list_length(l); i++) {
+        InternetAddress *ia = internet_address_list_get_address(l, i);
+
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia) && (*n_r)++ == 0)
+            first = INTERNET_ADDRESS_MAILBOX(ia);
+    }
+    return first;
+}
+
+/* check_from - §2.1, §7: a provider signs its messages From its service address (the certificate's
+ * rfc822Name, the index's mailReceipt); "Per conto di: X" names the certified sender; Sender = From */
+static void check_from(GMimeMessage *m, struct pec_analysis *a)
+{
+    static const char per_conto[] = "Per conto di:";
+    int n;
+    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(m), &n);
+    const char *addr = from ? internet_address_mailbox_get_addr(from) : NULL;
+    const char *name = from ? internet_address_get_name(INTERNET_ADDRESS(from)) : NULL;
+    const char *san = a->sig.status == PEC_SIG_VALID && a->sig.signer_email[0] ? a->sig.signer_email : NULL;
+    const char *box = a->provider ? pec_provider_mail_receipt(a->provider) : NULL;
+    const char *v;
+
+    if (addr == NULL || n != 1) {
+        add_error(a, "From must hold exactly one address (found %d)", n);
+        return;
+    }
+    if ((san || box) && !(san && strcasecmp(addr, san) == 0) && !(box && strcasecmp(addr, box) == 0))
+        add_error(a, "From %s is not the service address of the signing provider (%s)", addr, san ? san : box);
+    if (name && a->has_daticert && g_ascii_strncasecmp(name, per_conto, sizeof(per_conto) - 1) == 0) {
+        char *who = g_strstrip(g_strdup(name + sizeof(per_conto) - 1));
+
+        if (a->daticert.mittente == NULL || strcasecmp(who, a->daticert.mittente) != 0)
+            add_error(a, "From display name \"%.80s\" does not name the daticert <mittente> %s", name,
+                      a->daticert.mittente ? a->daticert.mittente : "");
+        g_free(who);
+    }
+    if ((v = mime_header(GMIME_OBJECT(m), "Sender")) != NULL) {
+        struct pec_strv sender = PEC_STRV_INIT;
+
+        if (pec_addr_list_parse(v, &sender, NULL) != 1 || strcasecmp(sender.v[0], addr) != 0)
+            add_error(a, "Sender \"%.80s\" differs from From %s", v, addr);
+        pec_strv_clear(&sender);
+    }
+}
+
+/* has_destinatario - addr is one of the daticert recipients */
+static int has_destinatario(const struct pec_daticert *d, const char *addr)
+{
+    for (size_t i = 0; i < d->n_destinatari; i++)
+        if (d->destinatari[i].addr && strcasecmp(d->destinatari[i].addr, addr) == 0)
+            return 1;
+    return 0;
+}
+
+/* header_count - how many fields of that name the top-level section has */
+static int header_count(GMimeObject *obj, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    int n = 0;
+
+    for (int i = 0; i < g_mime_header_list_get_count(hl); i++)
+        n += g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), name) == 0;
+    return n;
+}
+
+/* check_busta_headers - §2.3: the header recipients, Message-ID, X-TipoRicevuta and Reply-To of a busta
+ * are the original's, which its daticert certifies */
+static void check_busta_headers(GMimeMessage *m, struct pec_analysis *a)
+{
+    static const char *const lists[] = { "To", "Cc" };
+    const struct pec_daticert *d = &a->daticert;
+    GMimeObject *obj = GMIME_OBJECT(m);
+    const char *v;
+
+    for (size_t k = 0; k < 2; k++) {
+        struct pec_strv addrs = PEC_STRV_INIT;
+        struct pec_error err = { 0 };
+        int n = header_count(obj, lists[k]);
+
+        if (n > 1)
+            add_error(a, "header %s appears %d times", lists[k], n);
+        if ((v = mime_header(obj, lists[k])) != NULL && pec_addr_list_parse(v, &addrs, &err) < 0)
+            add_error(a, "%s of the busta cannot be read: %s", lists[k], err.msg);
+        for (size_t i = 0; i < addrs.n; i++)
+            if (!has_destinatario(d, addrs.v[i]))
+                add_error(a, "%s recipient %s is not among the daticert <destinatari>", lists[k], addrs.v[i]);
+        pec_strv_clear(&addrs);
+    }
+    if (d->identificativo && (a->message_id == NULL || strcmp(a->message_id, d->identificativo) != 0))
+        add_error(a, "Message-ID <%s> is not the daticert <identificativo> %s", a->message_id ? a->message_id : "",
+                  d->identificativo);
+    if (a->x_tiporicevuta) {
+        enum pec_ricevuta r = pec_ricevuta_from_name(a->x_tiporicevuta);
+
+        if (r == PEC_RICEVUTA_NONE)
+            add_error(a, "unknown X-TipoRicevuta value \"%s\"", a->x_tiporicevuta);
+        else if (r != d->ricevuta)
+            add_error(a, "X-TipoRicevuta %s differs from the daticert <ricevuta> %s", a->x_tiporicevuta,
+                      d->ricevuta != PEC_RICEVUTA_NONE ? pec_ricevuta_name(d->ricevuta) : "(none)");
+    }
+    if ((v = mime_header(obj, "Reply-To")) != NULL) {
+        struct pec_strv reply = PEC_STRV_INIT;
+
+        if (pec_addr_list_parse(v, &reply, NULL) < 1 || d->risposte == NULL || strcasecmp(reply.v[0], d->risposte) != 0)
+            add_error(a, "Reply-To \"%.80s\" differs from the daticert <risposte> %s", v, d->risposte ? d->risposte : "");
+        pec_strv_clear(&reply);
+    }
+}
+
+/* check_consistency - every unsigned header the rules tie to the signed content agrees with it */
+static void check_consistency(GMimeMessage *m, struct pec_analysis *a)
+{
+    const struct pec_daticert *d = &a->daticert;
+    GDateTime *date;
+
+    check_subject(m, a);
+    check_from(m, a);
+    if (!a->has_daticert)
+        return; /* an anomaly (or a message already found without one) */
+    if (a->kind == PEC_KIND_BUSTA_TRASPORTO)
+        check_busta_headers(m, a);
+    if (a->x_riferimento && (d->msgid == NULL || strcmp(a->x_riferimento, d->msgid) != 0))
+        add_error(a, "X-Riferimento-Message-ID %s differs from the daticert <msgid> %s", a->x_riferimento,
+                  d->msgid ? d->msgid : "(none)");
+    if (a->x_mittente) {
+        struct pec_strv who = PEC_STRV_INIT;
+
+        if (pec_addr_list_parse(a->x_mittente, &who, NULL) != 1 || d->mittente == NULL ||
+            strcasecmp(who.v[0], d->mittente) != 0)
+            add_error(a, "X-Mittente %s differs from the daticert <mittente> %s", a->x_mittente,
+                      d->mittente ? d->mittente : "");
+        pec_strv_clear(&who);
+    }
+    if (a->x_verifica_sicurezza &&
+        (d->errore != PEC_ERRORE_VIRUS || (d->tipo != PEC_TIPO_NON_ACCETTAZIONE && d->tipo != PEC_TIPO_ERRORE_CONSEGNA)))
+        add_error(a, "X-VerificaSicurezza on a %s whose daticert errore is \"%s\"", pec_tipo_name(d->tipo),
+                  pec_errore_name(d->errore));
+    if ((date = g_mime_message_get_date(m)) == NULL) {
+        add_error(a, "Date header missing or unreadable");
+    } else {
+        long long diff = (long long)g_date_time_to_unix(date) - (long long)d->when;
+
+        if (diff > DATE_SLACK_SECONDS || diff < -DATE_SLACK_SECONDS)
+            add_error(a, "Date differs from the daticert <data> by %lld s", diff);
+    }
 }
 
 /* read_headers - the top-level fields the report needs */
@@ -313,6 +604,24 @@ static int has_headers(GMimeMessage *m)
     return body != NULL && g_mime_header_list_get_count(g_mime_object_get_header_list(body)) > 0;
 }
 
+/* over_limits - a message the MIME layer does not read (pec/mime.h limits): what its header section says
+ * about it, and why it is not valid */
+static void over_limits(const void *raw, size_t len, const char *why, struct pec_analysis *a)
+{
+    GMimeMessage *m = mime_parse_headers(raw, len);
+
+    add_error(a, "MIME limit: %s", why);
+    if (m == NULL) {
+        a->kind = PEC_KIND_MALFORMATA;
+        return;
+    }
+    read_headers(m, a);
+    g_object_unref(m);
+    classify(a, 0);
+    if (a->kind == PEC_KIND_ORDINARIA)
+        add_error(a, "not a PEC message: ordinary mail");
+}
+
 /* pec_message_analyze - classify, verify, parse */
 int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_opts *opts, struct pec_analysis *a,
                         struct pec_error *err)
@@ -321,11 +630,16 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
     struct pec_strv problems = PEC_STRV_INIT;
     GMimeMessage *m;
     GMimeObject *body;
+    char why[160];
     int is_signed;
 
     memset(a, 0, sizeof(*a));
     if (opts == NULL)
         opts = &no_opts;
+    if (mime_scan(raw, len, NULL, why, sizeof(why)) < 0) {
+        over_limits(raw, len, why, a);
+        return 0;
+    }
     m = mime_parse(raw, len, &problems);
     if (m == NULL || !has_headers(m)) {
         a->kind = PEC_KIND_MALFORMATA;
@@ -344,7 +658,6 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
         pec_analysis_clear(a); /* nothing half-filled for the caller to free */
         return -1;
     }
-    g_object_unref(m);
     classify(a, is_signed);
     /* an anomaly carries a defective message by design: when the provider's signature holds, the parser's
      * complaints are about what it wraps (and the headers it inherited), not about the envelope */
@@ -354,10 +667,13 @@ int pec_message_analyze(const void *raw, size_t len, const struct pec_analyze_op
     pec_strv_clear(&problems);
     if (a->kind == PEC_KIND_ORDINARIA) {
         add_error(a, "not a PEC message: ordinary mail");
+        g_object_unref(m);
         return 0;
     }
     check_structure(a);
     check_provider(opts, a);
+    check_consistency(m, a);
+    g_object_unref(m);
     a->valid = a->errors.n == 0;
     return 0;
 }

@@ -7,15 +7,31 @@
 #include "pec/buf.h"
 #include "pec/mime.h"
 
-/* mime_parse - parse raw bytes into a message (NULL when there is no message at all); parser warnings
- * that make the message non-conformant are appended to problems when it is not NULL */
+/* mime_scan - raw bytes against limits (NULL: pec_mime_default_limits) before anything is built: 0
+ * within them, -1 with why (a short English phrase naming the limit) when over one */
+int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, char *why, size_t whylen);
+
+/* mime_parse - parse raw bytes into a message (NULL when there is no message at all, or when the bytes
+ * are over the default limits: then "MIME limit: ..." is among the problems); parser warnings that make
+ * the message non-conformant are appended to problems when it is not NULL.  The message reads its
+ * content from raw, which must stay unchanged as long as the message (and any part of it) lives. */
 GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems);
+
+/* mime_parse_headers - the top-level header section alone, as a message without body: what a message
+ * over the limits still says about itself (sender, recipients, subject).  NULL when that section is
+ * itself over the limits, or when there is none. */
+GMimeMessage *mime_parse_headers(const void *raw, size_t len);
 
 /* mime_write - serialise an object with CRLF line ends (the S/MIME canonical form) into out */
 void mime_write(GMimeObject *obj, struct pec_buf *out);
 
 /* mime_header - value of a header of obj (case-insensitive name), NULL when absent */
 const char *mime_header(GMimeObject *obj, const char *name);
+
+/* mime_header_text - the first field of that name as text (malloc'd UTF-8, NULL when absent), RFC 2047
+ * words decoded one by one and adjacent ones of a charset joined as bytes: GMime 3.2 joins them as
+ * base64 text first, and loses what follows a word padded with '=' (as its own encoder writes them) */
+char *mime_header_text(GMimeObject *obj, const char *name);
 
 /* mime_text_part - a text/<subtype> part in ISO-8859-1, quoted-printable, from UTF-8 text */
 GMimePart *mime_text_part(const char *subtype, const char *utf8);

@@ -175,6 +175,29 @@ static void ordinary(const struct pec_reception_ctx *ctx, const char *const *rcp
     v->mark_anomaly = 1;
 }
 
+/* check_envelope - a busta certifies its recipients (PEC-RULES §2.3: the forward path is the original's):
+ * one that reaches an envelope recipient its daticert does not name is not valid PEC here, whatever its
+ * signature, and takes the way of every message that is not */
+static void check_envelope(struct pec_analysis *a, const char *const *rcpts, size_t n)
+{
+    char buf[512];
+
+    if (a->kind != PEC_KIND_BUSTA_TRASPORTO || !a->has_daticert)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+
+        for (size_t k = 0; k < a->daticert.n_destinatari && !found; k++)
+            found = a->daticert.destinatari[k].addr && strcasecmp(a->daticert.destinatari[k].addr, rcpts[i]) == 0;
+        if (found)
+            continue;
+        snprintf(buf, sizeof(buf), "envelope recipient %.400s is not among the daticert <destinatari>", rcpts[i]);
+        if (!pec_strv_has(&a->errors, buf))
+            pec_strv_push(&a->errors, buf);
+        a->valid = 0;
+    }
+}
+
 /* pec_reception_decide - classify and decide */
 int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, size_t len,
                          const char *const *rcpts, size_t n_rcpts, const char *virus, time_t now,
@@ -188,6 +211,7 @@ int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, s
     memset(v, 0, sizeof(*v));
     if (pec_message_analyze(raw, len, &opts, &v->analysis, err) < 0)
         return -1;
+    check_envelope(&v->analysis, rcpts, n_rcpts);
     if (a->has_daticert && a->daticert.identificativo)
         snprintf(v->identificativo, sizeof(v->identificativo), "%s", a->daticert.identificativo);
     if (!a->valid) {

@@ -26,7 +26,7 @@ local function run(name, file, rcpts, extra_headers, expect)
 end
 
 local busta = os.getenv("EXAMPLE_BUSTA")
-run("valid busta", busta, { "bob@" .. D, "zed@" .. D }, nil, function(conn)
+run("valid busta", os.getenv("BUSTA_BOB_ZED"), { "bob@" .. D, "zed@" .. D }, nil, function(conn)
   t.check(mt.getreply(conn) == SMFIR_CONTINUE, "valid busta: accepted")
   t.check(mt.eom_check(conn, MT_RCPTDELETE, "<zed@" .. D .. ">"), "valid busta: unknown zed removed")
   t.check(not mt.eom_check(conn, MT_RCPTDELETE, "<bob@" .. D .. ">"), "valid busta: bob kept")
@@ -37,6 +37,10 @@ run("valid receipt", dir .. "/accettazione.eml", { "alice@" .. D }, nil, functio
   t.check(mt.getreply(conn) == SMFIR_CONTINUE, "valid receipt: accepted")
   t.check(not mt.eom_check(conn, MT_RCPTDELETE, "<alice@" .. D .. ">"), "valid receipt: delivered to alice")
   t.check(not mt.eom_check(conn, MT_HDRADD, "X-PEC-Anomalia"), "valid receipt: not marked as anomaly")
+end)
+run("busta to a stranger", busta, { "alice@" .. D }, nil, function(conn)
+  t.check(mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", NOT_PEC),
+          "busta to an envelope recipient its daticert does not name: not PEC, refused")
 end)
 run("anomaly of a provider", dir .. "/busta-anomalia.eml", { "bob@" .. D }, nil, function(conn)
   t.check(mt.getreply(conn) == SMFIR_CONTINUE, "another provider's busta di anomalia: delivered as it is")

@@ -13,11 +13,16 @@ allow_unscanned = yes" || bail "pecctl example"
 h_index_add_aruba
 printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$T_TMP/mailboxes"
 recording_sendmail
+# a busta of ours for bob and zed (who has no mailbox), for the reception point's recipient handling
+printf 'From: alice@%s\r\nTo: bob@%s, zed@%s\r\nSubject: a bob e zed\r\nDate: %s\r\nMessage-ID: <bz@client.test>\r\n\r\nciao\r\n' \
+  $D $D $D "$(date -R)" > "$T_TMP/bob-zed.eml"
+"$PEC_BUILD_DIR/tests/make-busta" "$T_TMP/provider.conf" "$T_TMP/bob-zed.eml" > "$T_TMP/bob-zed-busta.eml" || fail "make-busta"
 for role in access reception; do
   port=$(free_port)
   h_bg "milter-$role" "$H_MILTER" -c "$T_TMP/provider.conf" -r $role -s inet:"$port"@127.0.0.1
   wait_port "$port" || { fail "pec-milter $role did not start"; continue; }
   out=$(MILTER_SOCK=inet:$port@127.0.0.1 LUA_DIR=$HERE EXAMPLE_BUSTA=$PKI/busta-trasporto.eml SAMPLES=$SAMPLES \
+        BUSTA_BOB_ZED=$T_TMP/bob-zed-busta.eml \
         miltertest -s "$HERE/$role.lua" 2>&1)
   rc=$?
   echo "$out" | grep -v "^$" | sed "s/^/$role: /"

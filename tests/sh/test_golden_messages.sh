@@ -24,4 +24,10 @@ done
 for f in "$REF"/*.eml.ref; do
   check "$(basename "$f") verifies" openssl smime -verify -in "$f" -CAfile "$PKI/ca.pem" -out /dev/null
 done
+# ... and pass every check of the analysis (pecctl verify: trusted, in the index, headers agreeing with
+# their daticert), as any provider's reception point would run them.
+for f in "$REF"/*.eml.ref; do
+  out=$("$PECCTL" verify --ca "$PKI/ca.pem" --index "$REF/index.ldif.ref" "$f")
+  [ $? -eq 0 ] && grep -q '"valid":true' <<<"$out" && ok || fail "$(basename "$f"): pecctl verify: $out"
+done
 done_tests

@@ -1,13 +1,15 @@
 /* test_hostile.c - whatever arrives from the Internet: the classifier, the access point's reading of an
  * original and the anomaly builder must answer (never crash, never hang) and say why the input is bad.
  * Inputs: empty, seeded random bytes, truncated and mangled envelopes, huge headers, deep nesting, a
- * broken daticert.xml (with a bad and with a good signature), NUL bytes in headers. */
+ * broken daticert.xml (with a bad and with a good signature), service parts twice or where they do not
+ * belong (re-signed), NUL bytes in headers. */
 #define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <glib.h>
 #include "check.h"
 #include "pec/compose.h"
 #include "pec/index.h"
@@ -427,6 +429,90 @@ static void test_bad_daticert(void)
     pec_buf_release(&s);
 }
 
+/* splice - copy of src with [from, to) replaced by text */
+static void splice(const struct pec_buf *src, const char *from, const char *to, const char *text, size_t len,
+                   struct pec_buf *out)
+{
+    pec_buf_reset(out);
+    pec_buf_append(out, src->data, (size_t)(from - src->data));
+    pec_buf_append(out, text, len);
+    pec_buf_append(out, to, src->len - (size_t)(to - src->data));
+}
+
+/* test_service_parts - re-signed variants of the busta (so that only the structure is wrong): a second
+ * daticert.xml, and a receipt (its daticert and headers made an accettazione's) carrying postacert.eml */
+static void test_service_parts(void)
+{
+    struct pec_buf b = PEC_BUF_INIT, s = PEC_BUF_INIT, t = PEC_BUF_INIT;
+    struct pec_analysis a;
+    struct pec_error err = { 0 };
+    const char *ct = strstr(busta.data, "Content-Type: application/xml"), *part = ct, *close, *start, *end;
+
+    CHECK(ct != NULL);
+    if (ct == NULL)
+        return;
+    while (part > busta.data && !(part[-1] == '\n' && part[0] == '-' && part[1] == '-'))
+        part--;
+    close = strstr(ct, "\r\n--");
+    CHECK(close != NULL);
+    if (close == NULL)
+        return;
+    pec_buf_puts(&t, "\r\n");
+    pec_buf_append(&t, part, (size_t)(close - part));
+    splice(&busta, close, close, t.data, t.len, &b);
+    CHECK(resign(&b, &s) == 0);
+    CHECK(pec_message_analyze(s.data, s.len, &aopts, &a, &err) == 0);
+    CHECK(a.sig.status == PEC_SIG_VALID && a.valid == 0 && has_error(&a, "holds 2 daticert.xml parts"));
+    if (!has_error(&a, "holds 2 daticert.xml parts"))
+        print_errors("two daticert.xml", &a);
+    pec_analysis_clear(&a);
+
+    /* the daticert of an accettazione in the busta's place, postacert.eml left in */
+    if (daticert_body(&busta, &start, &end) == 0) {
+        gsize n = 0;
+        gchar *text = g_strndup(start, (gsize)(end - start));
+        guchar *xml = g_base64_decode(text, &n);
+        GString *x = g_string_new_len((const gchar *)xml, (gssize)n);
+        gchar *b64;
+
+        g_string_replace(x, "tipo=\"posta-certificata\"", "tipo=\"accettazione\"", 1);
+        b64 = g_base64_encode((const guchar *)x->str, x->len);
+        pec_buf_reset(&t);
+        for (size_t i = 0; i < strlen(b64); i += 76) {
+            pec_buf_append(&t, b64 + i, strlen(b64) - i < 76 ? strlen(b64) - i : 76);
+            pec_buf_puts(&t, "\r\n");
+        }
+        splice(&busta, start, end, t.data, t.len, &b);
+        pec_buf_reset(&t);
+        pec_buf_append(&t, b.data, b.len);
+        CHECK(strstr(t.data, "X-Trasporto: posta-certificata\r\n") && strstr(t.data, "Subject: POSTA CERTIFICATA: "));
+        {
+            char *h = strstr(t.data, "X-Trasporto: posta-certificata\r\n");
+            splice(&t, h, h + strlen("X-Trasporto: posta-certificata\r\n"), "X-Ricevuta: accettazione\r\n", 26, &b);
+            pec_buf_reset(&t);
+            pec_buf_append(&t, b.data, b.len);
+            h = strstr(t.data, "Subject: POSTA CERTIFICATA: ");
+            splice(&t, h, h + strlen("Subject: POSTA CERTIFICATA: "), "Subject: ACCETTAZIONE: ", 23, &b);
+        }
+        CHECK(resign(&b, &s) == 0);
+        CHECK(pec_message_analyze(s.data, s.len, &aopts, &a, &err) == 0);
+        CHECK(a.kind == PEC_KIND_RICEVUTA && a.tipo == PEC_TIPO_ACCETTAZIONE && a.sig.status == PEC_SIG_VALID);
+        CHECK(a.valid == 0 && has_error(&a, "a accettazione carries postacert.eml, which it must not"));
+        if (!has_error(&a, "carries postacert.eml"))
+            print_errors("accettazione with postacert", &a);
+        pec_analysis_clear(&a);
+        g_free(b64);
+        g_string_free(x, TRUE);
+        g_free(xml);
+        g_free(text);
+    } else {
+        CHECK(!"daticert.xml part of the busta");
+    }
+    pec_buf_release(&b);
+    pec_buf_release(&s);
+    pec_buf_release(&t);
+}
+
 /* test_nul - NUL bytes in header names and values */
 static void test_nul(void)
 {
@@ -505,6 +591,7 @@ int main(void)
     test_huge_header();
     test_deep();
     test_bad_daticert();
+    test_service_parts();
     test_random();
     printf("%lu malformata, %lu not valid; facts: %lu read, %lu refused\n", n_malformata, n_invalid, n_facts_ok,
            n_facts_err);

@@ -291,6 +291,167 @@ static void test_inconsistent(void)
     pec_buf_release(&b);
 }
 
+/* header_variant - the message with one header text replaced: valid, or invalid with an error holding frag */
+static void header_variant(const char *what, const struct pec_buf *m, const char *from, const char *to, const char *frag)
+{
+    struct pec_buf b = PEC_BUF_INIT;
+
+    if (replace(m, from, to, &b) < 0) {
+        CHECK(!"header to replace");
+    } else if (frag == NULL) {
+        struct pec_analysis a;
+
+        analyze(b.data, b.len, &a);
+        CHECK(a.valid == 1);
+        if (!a.valid)
+            print_errors(what, &a);
+        pec_analysis_clear(&a);
+    } else {
+        expect_invalid(what, &b, frag);
+    }
+    pec_buf_release(&b);
+}
+
+/* test_consistency - the unsigned headers the rules tie to the signed daticert must agree with it
+ * (PEC-RULES §2.1, §2.3, §5.2); the signature still holds, only the headers change */
+static void test_consistency(void)
+{
+    /* the Subject prefix of the kind, any case, blanks after the colon free; then the certified text */
+    header_variant("prefix of another kind", &busta, "Subject: POSTA CERTIFICATA: Prova", "Subject: CONSEGNA: Prova",
+                   "lacks the prefix \"POSTA CERTIFICATA: \"");
+    header_variant("no prefix", &accettazione, "Subject: ACCETTAZIONE: Prova", "Subject: Prova", "lacks the prefix");
+    header_variant("no Subject", &accettazione, "Subject: ACCETTAZIONE: Prova\r\n", "", "lacks the prefix");
+    header_variant("prefix in lower case", &busta, "Subject: POSTA CERTIFICATA: Prova",
+                   "Subject: posta certificata: Prova", NULL);
+    header_variant("no blank after the colon", &accettazione, "Subject: ACCETTAZIONE: Prova",
+                   "Subject: ACCETTAZIONE:Prova", NULL);
+    header_variant("folded Subject", &busta, "Subject: POSTA CERTIFICATA: Prova",
+                   "Subject: POSTA CERTIFICATA:\r\n   Prova  ", NULL);
+    header_variant("encoded Subject", &busta, "Subject: POSTA CERTIFICATA: Prova",
+                   "Subject: =?UTF-8?Q?POSTA_CERTIFICATA:_Prova?=", NULL);
+    header_variant("other subject text", &busta, "Subject: POSTA CERTIFICATA: Prova",
+                   "Subject: POSTA CERTIFICATA: Bonifico urgente", "differs from the daticert <oggetto> \"Prova\"");
+    header_variant("subject text cut", &accettazione, "Subject: ACCETTAZIONE: Prova", "Subject: ACCETTAZIONE: Pro",
+                   "differs from the daticert <oggetto>");
+    /* From: the signer's service address; "Per conto di:" names the certified sender; Sender = From */
+    header_variant("From another address", &accettazione, "From: posta-certificata@pec-esempio.test",
+                   "From: ricevute@pec-esempio.test", "is not the service address of the signing provider");
+    header_variant("From two addresses", &accettazione, "From: posta-certificata@pec-esempio.test",
+                   "From: posta-certificata@pec-esempio.test, x@pec-esempio.test", "exactly one address");
+    header_variant("Per conto di another sender", &busta, "\"Per conto di: alice@pec-esempio.test\"",
+                   "\"Per conto di: mallory@example.net\"", "does not name the daticert <mittente>");
+    header_variant("Per conto di in another case", &busta, "\"Per conto di: alice@pec-esempio.test\"",
+                   "\"per conto di:  ALICE@pec-esempio.test \"", NULL);
+    header_variant("another display name", &busta, "\"Per conto di: alice@pec-esempio.test\"",
+                   "\"Posta certificata\"", NULL);
+    header_variant("Sender differs", &accettazione, "X-Ricevuta: accettazione\r\n",
+                   "X-Ricevuta: accettazione\r\nSender: mallory@example.net\r\n", "Sender");
+    header_variant("Sender = From", &accettazione, "X-Ricevuta: accettazione\r\n",
+                   "X-Ricevuta: accettazione\r\nSender: posta-certificata@pec-esempio.test\r\n", NULL);
+    /* a busta's header recipients, Message-ID, X-TipoRicevuta and Reply-To are the certified ones */
+    header_variant("To recipient added", &busta, "To: bob@pec-esempio.test\r\n",
+                   "To: bob@pec-esempio.test, eve@pec-esempio.test\r\n", "To recipient eve@pec-esempio.test is not");
+    header_variant("Cc recipient added", &busta, "To: bob@pec-esempio.test\r\n",
+                   "To: bob@pec-esempio.test\r\nCc: eve@example.net\r\n", "Cc recipient eve@example.net is not");
+    header_variant("second To", &busta, "To: bob@pec-esempio.test\r\n",
+                   "To: bob@pec-esempio.test\r\nTo: bob@pec-esempio.test\r\n", "header To appears 2 times");
+    header_variant("To with a display name and another case", &busta, "To: bob@pec-esempio.test\r\n",
+                   "To: Bob <BOB@pec-esempio.test>\r\n", NULL);
+    header_variant("Message-ID not the identificativo", &busta, "Message-ID: <pec1.", "Message-ID: <altro.",
+                   "is not the daticert <identificativo>");
+    header_variant("X-TipoRicevuta breve", &busta, "X-TipoRicevuta: completa", "X-TipoRicevuta: breve",
+                   "X-TipoRicevuta breve differs from the daticert <ricevuta> completa");
+    header_variant("X-TipoRicevuta unknown", &busta, "X-TipoRicevuta: completa", "X-TipoRicevuta: normale",
+                   "unknown X-TipoRicevuta value");
+    header_variant("X-TipoRicevuta absent (Aruba)", &busta, "X-TipoRicevuta: completa\r\n", "", NULL);
+    header_variant("Reply-To another", &busta, "Reply-To: alice@pec-esempio.test", "Reply-To: mallory@example.net",
+                   "differs from the daticert <risposte>");
+    /* the client's Message-ID, the time, the virus flag */
+    header_variant("X-Riferimento-Message-ID", &accettazione, "X-Riferimento-Message-ID: <client-0002@mua.example>",
+                   "X-Riferimento-Message-ID: <altro@mua.example>", "differs from the daticert <msgid>");
+    header_variant("Date a day later", &accettazione, "Date: Mon, 23 Nov 2026 08:00:00 +0100",
+                   "Date: Tue, 24 Nov 2026 08:00:00 +0100", "Date differs from the daticert <data> by 86400 s");
+    header_variant("Date a minute later", &accettazione, "Date: Mon, 23 Nov 2026 08:00:00 +0100",
+                   "Date: Mon, 23 Nov 2026 08:01:00 +0100", NULL);
+    header_variant("Date in UTC", &accettazione, "Date: Mon, 23 Nov 2026 08:00:00 +0100",
+                   "Date: Mon, 23 Nov 2026 07:00:00 +0000", NULL);
+    header_variant("no Date", &accettazione, "Date: Mon, 23 Nov 2026 08:00:00 +0100\r\n", "", "Date header missing");
+    header_variant("X-VerificaSicurezza on an accettazione", &accettazione, "X-Ricevuta: accettazione\r\n",
+                   "X-Ricevuta: accettazione\r\nX-VerificaSicurezza: errore\r\n", "X-VerificaSicurezza on a accettazione");
+    header_variant("X-Mittente", &accettazione, "X-Ricevuta: accettazione\r\n",
+                   "X-Ricevuta: accettazione\r\nX-Mittente: mallory@example.net\r\n", "differs from the daticert <mittente>");
+}
+
+/* test_own_kinds - every kind we compose passes all the checks, the virus and timeout variants with their
+ * own Subject prefixes; subjects GMime 3.2 itself cannot read back (an '='-padded encoded word followed by
+ * another) too; the PREAVVISO spelling some clients know is accepted */
+static void test_own_kinds(void)
+{
+    static const struct {
+        enum pec_msgtype type;
+        enum pec_tipo tipo;
+        const char *prefix;
+    } kinds[] = {
+        { PEC_MSG_NON_ACCETTAZIONE, PEC_TIPO_NON_ACCETTAZIONE, "AVVISO DI NON ACCETTAZIONE: " },
+        { PEC_MSG_NON_ACCETTAZIONE_VIRUS, PEC_TIPO_NON_ACCETTAZIONE, "AVVISO DI NON ACCETTAZIONE PER VIRUS: " },
+        { PEC_MSG_PRESA_IN_CARICO, PEC_TIPO_PRESA_IN_CARICO, "PRESA IN CARICO: " },
+        { PEC_MSG_ERRORE_CONSEGNA, PEC_TIPO_ERRORE_CONSEGNA, "AVVISO DI MANCATA CONSEGNA: " },
+        { PEC_MSG_ERRORE_CONSEGNA_VIRUS, PEC_TIPO_ERRORE_CONSEGNA, "AVVISO DI MANCATA CONSEGNA PER VIRUS: " },
+        { PEC_MSG_PREAVVISO_12H, PEC_TIPO_PREAVVISO_ERRORE_CONSEGNA, "AVVISO DI MANCATA CONSEGNA PER SUP. TEMPO MASSIMO: " },
+        { PEC_MSG_RILEVAZIONE_VIRUS, PEC_TIPO_RILEVAZIONE_VIRUS, "PROBLEMA DI SICUREZZA: " },
+        { PEC_MSG_ACCETTAZIONE, PEC_TIPO_ACCETTAZIONE, "ACCETTAZIONE: " },
+    };
+    static const char *const to_sender[] = { "alice@pec-esempio.test" };
+    static const char *const subjects[] = { "Prova", "perch\xc3\xa9 perch\xc3\xa9 perch\xc3\xa9 perch\xc3\xa9 perch\xc3\xa9",
+                                            "a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8 a\xc3\xa8" };
+    struct pec_buf out = PEC_BUF_INIT, b = PEC_BUF_INIT;
+    struct pec_error err = { 0 };
+    char id[PEC_ID_MAX];
+
+    for (size_t s = 0; s < sizeof(subjects) / sizeof(subjects[0]); s++) {
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+            struct pec_daticert f = facts;
+            struct pec_compose c = { 0 };
+            struct pec_analysis a;
+
+            f.oggetto = (char *)subjects[s];
+            f.consegna = "bob@pec-esempio.test";
+            c.type = kinds[i].type;
+            c.when = NOW;
+            c.facts = &f;
+            c.to = to_sender;
+            c.n_to = 1;
+            c.virus = "Eicar-Signature";
+            c.reason = "destinatari SMTP diversi dai campi To e Cc";
+            pec_buf_reset(&out);
+            CHECK(pec_compose_build(&iss, &c, &out, id, &err) == 0);
+            analyze(out.data, out.len, &a);
+            CHECK(a.valid == 1 && a.tipo == kinds[i].tipo);
+            if (!a.valid)
+                print_errors(pec_msgtype_name(kinds[i].type), &a);
+            CHECK(a.subject && strncmp(a.subject, kinds[i].prefix, strlen(kinds[i].prefix)) == 0);
+            pec_analysis_clear(&a);
+            if (s == 0 && kinds[i].type == PEC_MSG_PREAVVISO_12H) {
+                header_variant("PREAVVISO spelling", &out, "AVVISO DI MANCATA CONSEGNA PER SUP. TEMPO MASSIMO:",
+                               "PREAVVISO DI MANCATA CONSEGNA:", NULL);
+            }
+            if (s == 0 && kinds[i].type == PEC_MSG_ERRORE_CONSEGNA_VIRUS) /* the signed errore is virus */
+                header_variant("virus notice with the plain prefix", &out, "MANCATA CONSEGNA PER VIRUS:",
+                               "MANCATA CONSEGNA:", "lacks the prefix \"AVVISO DI MANCATA CONSEGNA PER VIRUS: \"");
+            if (s == 0 && kinds[i].type == PEC_MSG_ERRORE_CONSEGNA) {
+                header_variant("plain notice flagged as a virus", &out, "X-Ricevuta: errore-consegna\r\n",
+                               "X-Ricevuta: errore-consegna\r\nX-VerificaSicurezza: errore\r\n",
+                               "X-VerificaSicurezza on a errore-consegna whose daticert errore is \"altro\"");
+            }
+            if (s == 0 && kinds[i].type == PEC_MSG_RILEVAZIONE_VIRUS)
+                header_variant("X-Mittente another sender", &out, "X-Mittente: alice@pec-esempio.test",
+                               "X-Mittente: mallory@example.net", "X-Mittente mallory@example.net differs");
+        }
+    }
+    pec_buf_release(&out);
+    pec_buf_release(&b);
+}
+
 /* to_lf - the same message with LF line ends */
 static void to_lf(const struct pec_buf *src, struct pec_buf *out)
 {
@@ -523,6 +684,8 @@ int main(void)
     test_spellings();
     test_protocols();
     test_inconsistent();
+    test_consistency();
+    test_own_kinds();
     test_lf();
     test_forged();
     test_untrusted();

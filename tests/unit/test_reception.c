@@ -1,15 +1,19 @@
 /* test_reception.c - the reception point's decisions for each class of incoming mail. */
+#define _GNU_SOURCE /* mkdtemp */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check.h"
 #include "pec/index.h"
 #include "pec/message.h"
 #include "pec/reception.h"
+#include "pec/testca.h"
 
 #define T0 1795417200
 
 static const struct pec_config *cfg_b;
-static struct pec_signer *signer;
+static struct pec_signer *signer, *signer_b;
+static char pki_b[] = "/tmp/pec-test-reception-XXXXXX";
 static struct pec_trust *trust;
 static struct pec_index *idx;
 static struct pec_idgen *ids;
@@ -27,7 +31,8 @@ static enum pec_mailbox_policy policy(void *ctx, const char *addr)
     return PEC_MAILBOX_UNKNOWN;
 }
 
-/* setup - provider A (sender, in the index) and provider B (us); one test key signs for both */
+/* setup - provider A (sender, in the index: the golden key) and provider B (us: a key of its own, since a
+ * provider signs From the address of its certificate, PEC-RULES §7) */
 static void setup(void)
 {
     static const char *const domains[] = { "pec-esempio.test" };
@@ -36,16 +41,25 @@ static void setup(void)
     struct pec_error err = { 0 };
     const void *der;
     size_t der_len;
-    char ca[4096];
+    char ca[4096], cert[4096], key[4096];
 
+    CHECK(mkdtemp(pki_b) != NULL);
+    CHECK(pec_testca_create(pki_b, "CA di B", T0, &err) == 0);
+    CHECK(pec_testca_issue(pki_b, "b", "Gestore B", "posta-certificata@pec-b.test", T0, &err) == 0);
     pec_buf_printf(&text, "provider_name = Gestore B\nmail_domain = pec-b.test\nmanaged_domains = pec-b.test\n"
-                          "cert_file = %s/tests/data/golden-pki/provider.pem\n"
-                          "key_file = %s/tests/data/golden-pki/provider.key\n", src, src);
+                          "cert_file = %s/b.pem\nkey_file = %s/b.key\n", pki_b, pki_b);
     cfg_b = pec_config_parse(text.data, text.len, "b.conf", &err);
     CHECK(cfg_b != NULL);
-    signer = pec_signer_load(cfg_b->cert_file, cfg_b->key_file, NULL, &err);
-    snprintf(ca, sizeof(ca), "%s/tests/data/golden-pki/ca.pem", src);
+    signer_b = pec_signer_load(cfg_b->cert_file, cfg_b->key_file, NULL, &err);
+    CHECK(signer_b != NULL);
+    snprintf(cert, sizeof(cert), "%s/tests/data/golden-pki/provider.pem", src);
+    snprintf(key, sizeof(key), "%s/tests/data/golden-pki/provider.key", src);
+    signer = pec_signer_load(cert, key, NULL, &err);
+    CHECK(signer != NULL);
     trust = pec_trust_new();
+    snprintf(ca, sizeof(ca), "%s/tests/data/golden-pki/ca.pem", src);
+    pec_trust_add_file(trust, ca, &err);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", pki_b);
     pec_trust_add_file(trust, ca, &err);
     der = pec_signer_cert_der(signer, &der_len);
     pec_index_render_entry(&ldif, "Gestore Esempio S.p.A.", der, der_len, "ricevute@pec-esempio.test", domains, 1);
@@ -53,7 +67,7 @@ static void setup(void)
     ids = pec_idgen_new_fixed(2, "pec-b.test");
     iss_a = (struct pec_issuer){ "Gestore Esempio S.p.A.", "posta-certificata@pec-esempio.test", signer,
                                  PEC_DIGEST_SHA256, ids };
-    iss_b = (struct pec_issuer){ "Gestore B", "posta-certificata@pec-b.test", signer, PEC_DIGEST_SHA256, ids };
+    iss_b = (struct pec_issuer){ "Gestore B", "posta-certificata@pec-b.test", signer_b, PEC_DIGEST_SHA256, ids };
     rctx = (struct pec_reception_ctx){ cfg_b, &iss_b, trust, idx, policy, NULL };
     pec_buf_release(&text);
     pec_buf_release(&ldif);
@@ -156,6 +170,36 @@ static void test_busta(void)
     pec_buf_release(&msg);
 }
 
+/* test_envelope - a busta reaching an envelope recipient its daticert does not name is not valid PEC: refused
+ * for a PEC-only mailbox, wrapped for one that takes ordinary mail (never a presa in carico) */
+static void test_envelope(void)
+{
+    static const char *const carl[] = { "carl@pec-b.test" };
+    static const char *const bob_carl[] = { "BOB@pec-b.test", "carl@pec-b.test" };
+    static const char *const olga[] = { "olga@pec-b.test" };
+    static const char *const bob[] = { "Bob@PEC-B.test" };
+    struct pec_buf msg = PEC_BUF_INIT;
+    struct pec_reception_verdict v;
+    const char *why = "envelope recipient carl@pec-b.test is not among the daticert <destinatari>";
+
+    build_a(PEC_MSG_BUSTA_TRASPORTO, &msg);
+    decide(&msg, carl, 1, NULL, &v);
+    CHECK(v.action == PEC_RECEPTION_REJECT && strcmp(v.reply_code, "554") == 0 && v.n_out == 0);
+    CHECK(!v.analysis.valid && v.analysis.sig.status == PEC_SIG_VALID);
+    CHECK(pec_strv_has(&v.analysis.errors, why));
+    pec_reception_verdict_clear(&v);
+    decide(&msg, bob_carl, 2, NULL, &v); /* one stranger spoils the transaction: no partial presa in carico */
+    CHECK(v.action == PEC_RECEPTION_REJECT && v.n_out == 0 && pec_strv_has(&v.analysis.errors, why));
+    pec_reception_verdict_clear(&v);
+    decide(&msg, olga, 1, NULL, &v);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.mark_anomaly && v.n_out == 0 && !v.analysis.valid);
+    pec_reception_verdict_clear(&v);
+    decide(&msg, bob, 1, NULL, &v); /* addresses compare without case */
+    CHECK(v.analysis.valid && !v.mark_anomaly);
+    pec_reception_verdict_clear(&v);
+    pec_buf_release(&msg);
+}
+
 static void test_receipts(void)
 {
     static const char *const to_alice[] = { "alice@pec-b.test" };
@@ -218,12 +262,22 @@ int main(void)
 {
     setup();
     test_busta();
+    test_envelope();
     test_receipts();
     test_ordinary();
     pec_index_free(&idx);
     pec_trust_free(&trust);
     pec_signer_free(&signer);
+    pec_signer_free(&signer_b);
     pec_idgen_free(&ids);
     pec_config_unref(&cfg_b);
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const files[] = { "ca.pem", "ca.key", "b.pem", "b.key" };
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/%s", pki_b, files[i]);
+        unlink(path);
+    }
+    rmdir(pki_b);
     return CHECK_DONE();
 }

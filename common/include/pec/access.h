@@ -66,6 +66,7 @@ enum pec_access_check {
     PEC_CHECK_RECIPIENTS,  /* too many recipients */
     PEC_CHECK_SIZE,        /* size × recipients over the limit */
     PEC_CHECK_VIRUS,       /* set by the adapter after a virus scan */
+    PEC_CHECK_LIMITS,      /* over the MIME limits (pec/mime.h), or its busta would be */
 };
 
 /* pec_access_check_name - short stable name ("sender", "rcpt", ...) */
