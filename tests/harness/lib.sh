@@ -178,8 +178,15 @@ CONF
 
 # h_postfix NAME: a private Postfix instance in $T_TMP/postfix-NAME.  Before calling, set:
 #   HP_DOMAIN (our PEC domain), HP_SUBMIT / HP_MX (ports of the submission and port-25 services),
-#   HP_MILTER_ACCESS / HP_MILTER_RECEPTION (milter ports), HP_AUTH (Dovecot auth port),
+#   HP_MILTER_ACCESS / HP_MILTER_RECEPTION (milter unix socket paths, or ports), HP_AUTH (Dovecot auth port),
 #   HP_TRANSPORT (lines of the transport map).  Sets HP_DIR (its config folder) for sendmail -C.
+# h_milter_socket PORT|PATH: how Postfix reaches a milter: a unix socket path, or a loopback port
+h_milter_socket() { case $1 in /*) echo "unix:$1" ;; *) echo "inet:127.0.0.1:$1" ;; esac; }
+
+# h_pec_run: the folder of our daemons' unix sockets, root:postfix 0750 (the sockets are 0660, group
+# postfix: Postfix reaches them, no other local user does); sets H_RUN
+h_pec_run() { H_RUN=$T_TMP/run; mkdir -p "$H_RUN"; chgrp postfix "$H_RUN"; chmod 750 "$H_RUN"; }
+
 h_postfix() {
   local name=$1
   local d=$T_TMP/postfix-$name
@@ -194,11 +201,11 @@ h_postfix() {
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_ACCESS
+  -o smtpd_milters=$(h_milter_socket "$HP_MILTER_ACCESS")
 127.0.0.1:$HP_MX inet n - n - - smtpd
   -o syslog_name=postfix-$name/mx
   -o smtpd_relay_restrictions=reject_unauth_destination
-  -o smtpd_milters=inet:127.0.0.1:$HP_MILTER_RECEPTION
+  -o smtpd_milters=$(h_milter_socket "$HP_MILTER_RECEPTION")
 CONF
     h_master_internal
   } > "$d/etc/master.cf"

@@ -12,23 +12,26 @@ h_example_provider "/usr/sbin/sendmail -C $T_TMP/postfix-a/etc" "allow_unscanned
 printf 'alice@%s\nbob@%s\n' $D $D > "$T_TMP/mailboxes"
 printf 'alice@%s:{PLAIN}secret\n' $D > "$T_TMP/users"
 read -r SUB MX MA MR AUTH EM LOCAL REMOTE <<<"$(free_ports 8)"
+# our daemons on unix sockets, as shipped (packaging/postfix/master.cf.pec)
+h_pec_run
+MAS=$H_RUN/access.sock MRS=$H_RUN/reception.sock EMS=$H_RUN/emitter.sock
 if [ -n "${PEC_TEST_DB:-}" ]; then
   echo "database = $PEC_TEST_DB" >> "$T_TMP/provider.conf"
   "$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || fail "migrate"
 else
   echo "allow_untraced = yes" >> "$T_TMP/provider.conf"
 fi
-start_milter() { h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s inet:"$MA"@127.0.0.1; }
-start_emitter() { h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l 127.0.0.1:"$EM"; }
+start_milter() { h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s unix:"$MAS" -g postfix; }
+start_emitter() { h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l unix:"$EMS" -g postfix; }
 h_dovecot_auth a "$AUTH" "$T_TMP/users" || bail "dovecot auth"
 h_sink local "$LOCAL" lmtp
 h_sink remote "$REMOTE"
 start_milter; start_emitter
-h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
-wait_port "$MA" && wait_port "$EM" && wait_port "$MR" || bail "daemons"
-HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MA HP_MILTER_RECEPTION=$MR HP_AUTH=$AUTH \
+h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s unix:"$MRS" -g postfix
+wait_until 10 test -S "$MAS" && wait_until 10 test -S "$EMS" && wait_until 10 test -S "$MRS" || bail "daemons"
+HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MAS HP_MILTER_RECEPTION=$MRS HP_AUTH=$AUTH \
 HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
-outbox.pec.invalid lmtp:inet:127.0.0.1:$EM
+outbox.pec.invalid lmtp:unix:$EMS
 pec-remoto.test smtp:[127.0.0.1]:$REMOTE" h_postfix a || bail "postfix"
 
 # The killer: every 0.7 s, SIGKILL one of our daemons (alternating) and start it again.
@@ -66,7 +69,7 @@ wait $KILLER 2>/dev/null
 # recovery: both daemons up, then let Postfix retry every deferred marker
 kill -0 "$(cat "$T_TMP/milter-access.pid")" 2>/dev/null || start_milter
 kill -0 "$(cat "$T_TMP/emitter.pid")" 2>/dev/null || start_emitter
-wait_port "$EM" 10
+wait_until 10 test -S "$EMS"
 postqueue -c "$T_TMP/postfix-a/etc" -f
 queued=$(grep -l "queued" "$T_TMP"/reply-* | wc -l)
 refused=$(grep -L "queued" "$T_TMP"/reply-* | wc -l)

@@ -17,6 +17,9 @@ printf 'alice@%s\nbob@%s\nolga@%s ordinary\n' $D $D $D > "$T_TMP/mailboxes"
 printf 'alice@%s:{PLAIN}secret\n' $D > "$T_TMP/users"
 mkdir -p "$T_TMP/quarantine"
 read -r SUB MX MA MR AUTH EM LOCAL REMOTE <<<"$(free_ports 8)"
+# our daemons on unix sockets, as shipped (packaging/postfix/master.cf.pec)
+h_pec_run
+MAS=$H_RUN/access.sock MRS=$H_RUN/reception.sock EMS=$H_RUN/emitter.sock
 # the trace store, when the test runs under tests/db/pg_harness.sh
 if [ -n "${PEC_TEST_DB:-}" ]; then
   echo "database = $PEC_TEST_DB" >> "$T_TMP/provider.conf"
@@ -32,13 +35,13 @@ h_dovecot_auth a "$AUTH" "$T_TMP/users" || bail "dovecot auth did not start"
 h_clamd a || bail "clamd did not start"
 h_sink local "$LOCAL" lmtp
 h_sink remote "$REMOTE"
-h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l 127.0.0.1:"$EM"
-h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s inet:"$MA"@127.0.0.1
-h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s inet:"$MR"@127.0.0.1
-wait_port "$EM" && wait_port "$MA" && wait_port "$MR" || { cat "$T_TMP"/*.log >&2; bail "our daemons did not start"; }
-HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MA HP_MILTER_RECEPTION=$MR HP_AUTH=$AUTH \
+h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l unix:"$EMS" -g postfix
+h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s unix:"$MAS" -g postfix
+h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s unix:"$MRS" -g postfix
+wait_until 10 test -S "$EMS" && wait_until 10 test -S "$MAS" && wait_until 10 test -S "$MRS" || { cat "$T_TMP"/*.log >&2; bail "our daemons did not start"; }
+HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MAS HP_MILTER_RECEPTION=$MRS HP_AUTH=$AUTH \
 HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
-outbox.pec.invalid lmtp:inet:127.0.0.1:$EM
+outbox.pec.invalid lmtp:unix:$EMS
 pec-remoto.test smtp:[127.0.0.1]:$REMOTE
 pec.aruba.it smtp:[127.0.0.1]:$REMOTE
 pec.it smtp:[127.0.0.1]:$REMOTE" h_postfix a || bail "postfix did not start"
