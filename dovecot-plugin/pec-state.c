@@ -97,6 +97,8 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 		snprintf(state_error, sizeof(state_error), "%s", st == NULL || st->config_path == NULL ?
 			 "out of memory" : err.msg);
 		*error_r = state_error;
+		if (st != NULL)
+			pec_trace_free(&st->trace);
 		state_free(&st);
 		/* a half-written new version of the same file is no reason to stop; another file is */
 		return same_path ? cached : NULL;
@@ -106,6 +108,7 @@ const struct pec_state *pec_state_get(const char *config_path, const char **erro
 		snprintf(state_error, sizeof(state_error), "not serving: %s%s", problems.first,
 			 problems.more ? " (and more)" : "");
 		*error_r = state_error;
+		pec_trace_free(&st->trace); /* opened by this process, never cached: free it whatever the pid */
 		state_free(&st);
 		return NULL;
 	}

@@ -6,7 +6,7 @@
  * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-S]   (-S: log to syslog, mail
  * facility; -u: started as root, become USER once the key is loaded and the socket open; a unix socket is
  * mode 0660, owned by USER and of group GROUP, the MTA's)
- * A session idle for READ_TIMEOUT_SECS is closed; at most MAX_SESSIONS at once (more: 421).
+ * A session silent for READ_TIMEOUT_SECS is closed; at most MAX_SESSIONS at once (more: 421).
  * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
  * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
  * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
@@ -47,10 +47,12 @@
 #define KEEP_DONE_SECS (2 * 24 * 3600)
 #define KEEP_UNCLAIMED_SECS (3 * 24 * 3600)
 
-/* A session idle this long is closed; Postfix's LMTP client waits 300 s for a reply, we wait for it. */
+/* A session whose client sends nothing for this long is closed (Postfix's LMTP client gives up on us after
+ * about as long). */
 #define READ_TIMEOUT_SECS 300
-/* Sessions at once: Postfix opens at most default_process_limit of them; more is someone else. */
-#define MAX_SESSIONS 64
+/* Sessions at once: above Postfix's default_process_limit (100), the most LMTP clients it runs; more is a
+ * misconfiguration or someone else, answered 421 (Postfix retries). */
+#define MAX_SESSIONS 128
 
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
 static atomic_int sessions;          /* open LMTP sessions */

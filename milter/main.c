@@ -94,11 +94,17 @@ int main(int argc, char **argv)
         /* the provider index as imported with pecctl index import, looked up in a cached snapshot */
         app.index_cache = pec_trace_index_cache_new(std.trace, 60, NULL);
     }
-    /* the index: the file's, or the database copy the cache can load now */
-    have_index = rt->index != NULL;
-    if (!have_index && app.index_cache) {
+    /* the index: the file's, or the database copy.  -n insists that the copy loads now; a daemon starting
+     * while PostgreSQL is not up yet (or before it may connect as its service user) serves anyway and
+     * answers 4xx until the copy loads (the engines never judge without an index) */
+    have_index = rt->index != NULL || (app.index_cache != NULL && !check_only);
+    if (rt->index == NULL && app.index_cache) {
         const struct pec_index *idx = pec_trace_index_cache_acquire(app.index_cache, &err);
-        have_index = idx != NULL;
+        if (idx == NULL && check_only)
+            printf("%s: the provider index copy in the database cannot be loaded: %s\n", config, err.msg);
+        else if (idx == NULL)
+            pec_warn("pec-milter: provider index copy not loaded yet (4xx until it is): %s", err.msg);
+        have_index = have_index || idx != NULL;
         pec_trace_index_cache_release(app.index_cache, &idx);
     }
     if (check_only) {

@@ -312,11 +312,14 @@ int milter_run(const struct milter_app *a, const char *socket, int timeout, cons
         return 1;
     }
     umask(old_umask);
-    if ((user || group) && (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0) &&
-        pec_privs_socket_owner(strchr(socket, ':') + 1, user, group, &err) < 0) {
+    if ((user || group) && strncmp(socket, "inet", 4) != 0 && /* libmilter: unix:PATH, local:PATH or PATH */
+        pec_privs_socket_owner(strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0
+                                   ? strchr(socket, ':') + 1 : socket, user, group, &err) < 0) {
         pec_warn("pec-milter: %s", err.msg);
         return 1;
     }
+    if (group && strncmp(socket, "inet", 4) == 0)
+        pec_warn("pec-milter: -g %s ignored: %s is a TCP socket, which any local process reaches", group, socket);
     if (user && pec_privs_drop(user, &err) < 0) {
         pec_warn("pec-milter: %s", err.msg);
         return 1;

@@ -94,8 +94,9 @@ int pec_runtime_check(const struct pec_runtime *rt, enum pec_role role, int have
     if (verifies && rt->trust == NULL && ++n)
         report(problem, ctx, cfg, NULL, "the %s verifies signatures: trust_file (the providers' CA) is required", name);
     if (verifies && !have_index && ++n)
-        report(problem, ctx, cfg, "index_file", "the %s needs the provider index: index_file, or `pecctl index "
-               "import` into the database", name);
+        report(problem, ctx, cfg, "index_file", "the %s needs the provider index: %s", name,
+               role == PEC_ROLE_DELIVERY ? "index_file is required"
+                                         : "index_file, or `pecctl index import` into the database");
     if (scans && cfg->clamd_socket == NULL && !cfg->allow_unscanned && ++n)
         report(problem, ctx, cfg, NULL, "the %s scans for viruses: clamd_socket is required (or allow_unscanned = "
                "yes)", name);

@@ -189,6 +189,7 @@ $([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$T_TMP/pki/tls-$
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 $(h_dovecot_mail_conf "$d/modules" "$dom" "127.0.0.1:$INJ")
+# (submission_host is unused: the plugin submits through submit_address)
 # the plugin submits through submit_address, Postfix's public/pec-inject: group postdrop only
 mail_access_groups = postdrop
 passdb {
@@ -289,8 +290,7 @@ CONF
   -o syslog_name=postfix-$k/submission
   -o smtpd_sasl_auth_enable=yes$sub_tls
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-  -o mynetworks=127.0.0.1/32
-  -o smtpd_relay_restrictions=permit_mynetworks,reject_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o smtpd_milters=$([ "$N_PEC" = 1 ] && echo "unix:$d/run/access.sock")
 127.0.0.1:$MX inet n - n - - smtpd
   -o syslog_name=postfix-$k/mx$mx_tls
@@ -317,7 +317,7 @@ n_provider_ready() {
   done
   [ "$N_PEC" = 1 ] || return 0
   for v in "$d/run/emitter.sock" "$d/run/access.sock" "$d/run/reception.sock" "$d/postfix/queue/public/pec-inject"; do
-    wait_until 20 test -S "$v" || { echo "net: $1: no socket $v" >&2; return 1; }
+    wait_socket "$v" 20 || { echo "net: $1: no socket $v" >&2; return 1; }
   done
 }
 

@@ -28,7 +28,7 @@ h_sink local "$LOCAL" lmtp
 h_sink remote "$REMOTE"
 start_milter; start_emitter
 h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s unix:"$MRS" -g postfix
-wait_until 10 test -S "$MAS" && wait_until 10 test -S "$EMS" && wait_until 10 test -S "$MRS" || bail "daemons"
+wait_socket "$MAS" 10 && wait_socket "$EMS" 10 && wait_socket "$MRS" 10 || bail "daemons"
 HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MAS HP_MILTER_RECEPTION=$MRS HP_AUTH=$AUTH \
 HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
 outbox.pec.invalid lmtp:unix:$EMS
@@ -69,7 +69,7 @@ wait $KILLER 2>/dev/null
 # recovery: both daemons up, then let Postfix retry every deferred marker
 kill -0 "$(cat "$T_TMP/milter-access.pid")" 2>/dev/null || start_milter
 kill -0 "$(cat "$T_TMP/emitter.pid")" 2>/dev/null || start_emitter
-wait_until 10 test -S "$EMS"
+wait_socket "$EMS" 10
 postqueue -c "$T_TMP/postfix-a/etc" -f
 queued=$(grep -l "queued" "$T_TMP"/reply-* | wc -l)
 refused=$(grep -L "queued" "$T_TMP"/reply-* | wc -l)

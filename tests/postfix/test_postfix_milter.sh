@@ -38,7 +38,7 @@ h_sink remote "$REMOTE"
 h_bg emitter "$H_EMITTER" -c "$T_TMP/provider.conf" -l unix:"$EMS" -g postfix
 h_bg milter-access "$H_MILTER" -c "$T_TMP/provider.conf" -r access -s unix:"$MAS" -g postfix
 h_bg milter-reception "$H_MILTER" -c "$T_TMP/provider.conf" -r reception -s unix:"$MRS" -g postfix
-wait_until 10 test -S "$EMS" && wait_until 10 test -S "$MAS" && wait_until 10 test -S "$MRS" || { cat "$T_TMP"/*.log >&2; bail "our daemons did not start"; }
+wait_socket "$EMS" 10 && wait_socket "$MAS" 10 && wait_socket "$MRS" 10 || { cat "$T_TMP"/*.log >&2; bail "our daemons did not start"; }
 HP_DOMAIN=$D HP_SUBMIT=$SUB HP_MX=$MX HP_MILTER_ACCESS=$MAS HP_MILTER_RECEPTION=$MRS HP_AUTH=$AUTH \
 HP_TRANSPORT="$D lmtp:inet:127.0.0.1:$LOCAL
 outbox.pec.invalid lmtp:unix:$EMS

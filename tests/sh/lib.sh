@@ -78,6 +78,10 @@ wait_until() {
     sleep "${WAIT_STEP:-0.1}"
   done
 }
+# socket_open PATH: a unix socket that accepts a connection (a file left by a dead daemon does not)
+socket_open() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$1" 2>/dev/null; }
+# wait_socket PATH [SECONDS]: until something listens there [10 s]
+wait_socket() { wait_until "${2:-10}" socket_open "$1"; }
 # wait_port PORT [SECONDS]: until something listens there [10 s]
 wait_port() { wait_until "${2:-10}" port_open "$1"; }
 # wait_count COMMAND-STRING TARGET [SECONDS]: until the command (eval'd: pipes allowed) prints a number
