@@ -10,14 +10,13 @@
  * it; the file is replaced atomically (temporary file in the same directory, fsync, rename).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "pec/file.h"
 #include "pec/config.h"
 #include "pec/http.h"
 #include "pec/index.h"
@@ -53,56 +52,6 @@ static const char *format_utc(time_t t, char *out, size_t outlen)
     else if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
         snprintf(out, outlen, "@%lld", (long long)t);
     return out;
-}
-
-/* write_atomic - replace path with data: temporary file beside it, fsync, rename, fsync the directory */
-static int write_atomic(const char *path, const void *data, size_t len, struct pec_error *err)
-{
-    char tmp[4096], dirbuf[4096];
-    const char *p = data;
-    int fd, dfd;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
-        pec_error_set(err, PEC_ERR_INVALID, "%s: path too long", path);
-        return -1;
-    }
-    if ((fd = mkstemp(tmp)) < 0) {
-        pec_error_set(err, PEC_ERR_INTERNAL, "cannot create a temporary file beside %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (fchmod(fd, 0644) < 0)
-        goto fail;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        p += n;
-        len -= (size_t)n;
-    }
-    if (fsync(fd) < 0)
-        goto fail;
-    if (close(fd) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0)
-        goto fail;
-    snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-    if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dfd); /* the rename itself on disk; a failure here leaves the new file in place anyway */
-        close(dfd);
-    }
-    return 0;
-fail:
-    pec_error_set(err, PEC_ERR_INTERNAL, "cannot write %s: %s", tmp, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return -1;
 }
 
 /* load_old - what the target file holds now, when it is a CRL verifying against an anchor */
@@ -146,7 +95,7 @@ static int install(const struct pec_trust *trust, struct target *t, const char *
         printf("%s: unchanged (CRL of %s, nextUpdate %s)\n", t->file, info.anchor,
                format_utc(info.next_update, a, sizeof(a)));
     } else {
-        if (write_atomic(t->file, crl->data, crl->len, &err) < 0) {
+        if (pec_file_replace(t->file, crl->data, crl->len, 0644, &err) < 0) {
             fprintf(stderr, "pecctl crl refresh: %s\n", err.msg);
             return -1;
         }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "pec/outbox.h"
 #include "pec/buf.h"
+#include "pec/file.h"
 #include "pec/log.h"
 #include "pec/text.h"
 
@@ -24,18 +25,6 @@ struct pec_outbox_entry {
     int committed;
 };
 
-/* fsync_path - flush a file or folder to disk */
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY), rc;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* write_file_durably - create path with data and fsync it */
 static int write_file_durably(const char *path, const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -46,18 +35,9 @@ static int write_file_durably(const char *path, const void *a, size_t alen, cons
     if (fd < 0)
         return -1;
     for (int i = 0; i < 2; i++) {
-        const char *p = parts[i];
-        size_t left = lens[i];
-        while (left > 0) {
-            ssize_t n = write(fd, p, left);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                close(fd);
-                return -1;
-            }
-            p += n;
-            left -= (size_t)n;
+        if (pec_file_write_all(fd, parts[i], lens[i]) < 0) {
+            close(fd);
+            return -1;
         }
     }
     if (fsync(fd) < 0) {
@@ -143,7 +123,7 @@ int pec_outbox_entry_commit(struct pec_outbox_entry *e, struct pec_error *err)
     char final[4096];
 
     snprintf(final, sizeof(final), "%s/%s", e->dir, e->key);
-    if (fsync_path(e->tmp) < 0 || rename(e->tmp, final) < 0 || fsync_path(e->dir) < 0) {
+    if (pec_file_sync_path(e->tmp) < 0 || rename(e->tmp, final) < 0 || pec_file_sync_path(e->dir) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: commit %s: %s", final, strerror(errno));
         return -1;
     }
@@ -315,7 +295,7 @@ int pec_outbox_process(const char *dir, const char *key, const void *queued_msg,
         unlink(flag);
     }
     mkdir(donedir, 0750);
-    if (rename(path, done) < 0 || fsync_path(donedir) < 0) {
+    if (rename(path, done) < 0 || pec_file_sync_path(donedir) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: finish %s: %s", key, strerror(errno));
         return -1;
     }

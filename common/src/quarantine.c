@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "pec/file.h"
 #include "pec/quarantine.h"
 
 /* pec_quarantine_ref - where name is kept */
@@ -12,26 +13,11 @@ void pec_quarantine_ref(const char *dir, const char *name, char *ref, size_t ref
     snprintf(ref, ref_len, "%s/%s.eml", dir ? dir : "", name);
 }
 
-/* write_all - the whole buffer, across short writes */
-static int write_all(int fd, const char *p, size_t left)
-{
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        left -= (size_t)n;
-    }
-    return 0;
-}
-
 /* pec_quarantine_write - keep one message */
 int pec_quarantine_write(const char *dir, const char *name, const void *msg, size_t len, struct pec_error *err)
 {
     char path[4096];
-    int fd, dfd, rc;
+    int fd, rc;
 
     if (dir == NULL) {
         pec_error_set(err, PEC_ERR_INTERNAL, "virus found but no quarantine_dir configured");
@@ -42,16 +28,12 @@ int pec_quarantine_write(const char *dir, const char *name, const void *msg, siz
         pec_error_set(err, PEC_ERR_TEMPORARY, "quarantine %s: %s", path, strerror(errno));
         return -1;
     }
-    rc = write_all(fd, msg, len) < 0 || fsync(fd) < 0 ? -1 : 0;
+    rc = pec_file_write_all(fd, msg, len) < 0 || fsync(fd) < 0 ? -1 : 0;
     if (close(fd) < 0)
         rc = -1;
     /* the new name must survive a crash as well as the bytes */
-    if (rc == 0) {
-        if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-            rc = -1;
-        else if (fsync(dfd) < 0 || close(dfd) < 0)
-            rc = -1;
-    }
+    if (rc == 0 && pec_file_sync_path(dir) < 0)
+        rc = -1;
     if (rc < 0)
         pec_error_set(err, PEC_ERR_TEMPORARY, "quarantine %s: %s", path, strerror(errno));
     return rc;

@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include "pec/file.h"
 #include "pec/log.h"
 #include "pec/testca.h"
 
@@ -32,36 +33,6 @@ static int join(char *out, size_t outlen, const char *dir, const char *name, con
     return 0;
 }
 
-/* write_file - replace path with data and give it mode (0600 for keys even if the file existed) */
-static int write_file(const char *path, const void *data, size_t len, mode_t mode, struct pec_error *err)
-{
-    const char *p = data;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-    if (fd < 0 || fchmod(fd, mode) < 0)
-        goto fail;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        p += n;
-        len -= (size_t)n;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    return 0;
-
-fail:
-    pec_error_set(err, PEC_ERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
-}
 
 /* write_crt - certificate as PEM, world-readable */
 static int write_crt(const char *path, gnutls_x509_crt_t crt, struct pec_error *err)
@@ -71,7 +42,7 @@ static int write_crt(const char *path, gnutls_x509_crt_t crt, struct pec_error *
 
     if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem) < 0)
         pec_panic("gnutls_x509_crt_export2 failed");
-    r = write_file(path, pem.data, pem.size, 0644, err);
+    r = pec_file_replace(path, pem.data, pem.size, 0644, err);
     gnutls_free(pem.data);
     return r;
 }
@@ -84,7 +55,7 @@ static int write_key(const char *path, gnutls_x509_privkey_t key, struct pec_err
 
     if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &pem) < 0)
         pec_panic("gnutls_x509_privkey_export2_pkcs8 failed");
-    r = write_file(path, pem.data, pem.size, 0600, err);
+    r = pec_file_replace(path, pem.data, pem.size, 0600, err);
     gnutls_free(pem.data);
     return r;
 }
@@ -422,7 +393,7 @@ static int resign_crl(const char *dir, const unsigned char *serial, size_t seria
         pec_error_set(err, PEC_ERR_INTERNAL, "signing test CRL failed: %s", gnutls_strerror(r));
         goto done;
     }
-    ret = write_file(path, pem.data, pem.size, 0644, err);
+    ret = pec_file_replace(path, pem.data, pem.size, 0644, err);
 done:
     gnutls_free(pem.data);
     gnutls_x509_crl_deinit(crl);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pec/log.h"
+#include "pec/text.h"
 #include "pec/trace_facts.h"
 
 #define MAGIC "pec-facts 1\n"
@@ -90,18 +91,6 @@ void pec_trace_facts_encode(const struct pec_trace_event *ev, const struct pec_t
     }
 }
 
-/* hexval - one hex digit, -1 when it is none */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* word - decode the next word of *line into an owned string (NULL for "-"); -1 when malformed */
 static int word(char **line, struct pec_strv *strings, const char **v)
 {
@@ -122,13 +111,13 @@ static int word(char **line, struct pec_strv *strings, const char **v)
         pec_panic("out of memory");
     for (; p < end; p++) {
         if (*p == '%') {
-            int hi = p + 2 < end ? hexval(p[1]) : -1, lo = hi >= 0 ? hexval(p[2]) : -1;
-            if (hi < 0 || lo < 0) {
+            unsigned char byte;
+            if (p + 2 >= end || pec_unhex(p + 1, &byte, 1) < 0) {
                 free(s);
                 return -1;
             }
-            if (hi || lo) /* %00 is the empty word */
-                *o++ = (char)(hi * 16 + lo);
+            if (byte) /* %00 is the empty word */
+                *o++ = (char)byte;
             p += 2;
         } else {
             *o++ = *p;
