@@ -86,6 +86,7 @@ static int read_facts(const void *facts, size_t facts_len, const void *msg, size
         pec_trace_facts_encode(&old.ev, old.up, old.n_up, &b);
         rc = pec_trace_facts_decode(b.data, b.len, f, &err);
         pec_buf_release(&b);
+        pec_trace_facts_clear(&old);
     }
     pec_analysis_clear(&a);
     return rc;

@@ -690,6 +690,46 @@ static void test_facts_codec(void)
     pec_buf_release(&b);
 }
 
+/* test_facts_many_rcpts - every recipient of a large message is traced and settled (issue 12 #1: the
+ * facts kept 64, so recipients 65+ had no row and a presa in carico listing them left them open) */
+static void test_facts_many_rcpts(void)
+{
+    enum { N = 130 };
+    struct pec_destinatario dest[N];
+    char *addrs[N];
+    struct pec_daticert d = { 0 };
+    struct pec_trace_facts f;
+
+    for (int i = 0; i < N; i++) {
+        if (asprintf(&addrs[i], "r%03d@b.test", i) < 0)
+            abort();
+        memset(&dest[i], 0, sizeof(dest[i]));
+        dest[i].addr = addrs[i];
+        dest[i].esterno = i == N - 1;
+    }
+    d.mittente = "alice@a.test";
+    d.destinatari = dest;
+    d.n_destinatari = N;
+    d.gestore = "A";
+    d.identificativo = "id-many";
+    d.when = NOW;
+    d.ricezione = addrs;
+    d.n_ricezione = N;
+    CHECK(pec_trace_facts_built(PEC_MSG_BUSTA_TRASPORTO, &d, "m@a.test", &f) == 0);
+    CHECK(f.ev.n_rcpts == N && f.n_up == 0);
+    CHECK_STR(f.ev.rcpts[N - 1].address, "r129@b.test");
+    CHECK(f.ev.rcpts[N - 1].kind == PEC_RCPT_ESTERNO && f.ev.rcpts[N - 2].kind == PEC_RCPT_CERTIFICATO);
+    pec_trace_facts_clear(&f);
+    CHECK(pec_trace_facts_built(PEC_MSG_PRESA_IN_CARICO, &d, "p@a.test", &f) == 0);
+    CHECK(f.ev.n_rcpts == N && f.n_up == N);
+    CHECK(f.up[N - 1].state == PEC_STATE_PRESA_IN_CARICO);
+    CHECK_STR(f.up[N - 1].address, "r129@b.test");
+    pec_trace_facts_clear(&f);
+    pec_trace_facts_clear(&f); /* twice is harmless */
+    for (int i = 0; i < N; i++)
+        free(addrs[i]);
+}
+
 /* other_path - a verdict other than a plain store of a busta: its order, then every failure retried
  * gives one stored copy (stored_expected) and one event of event_type */
 static void other_path(const char *what, const struct pec_delivery_input *in, const char *expected_order,
@@ -805,6 +845,7 @@ int main(void)
 {
     setup();
     test_facts_codec();
+    test_facts_many_rcpts();
     test_access_accept();
     test_access_refuse();
     test_access_virus();

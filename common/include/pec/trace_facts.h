@@ -12,13 +12,13 @@
 #include "pec/message.h"
 #include "pec/trace.h"
 
-#define PEC_TRACE_FACTS_MAX_RCPTS 64
-
+/* Every recipient is kept, however many (up to the trace's own bound, far above max_recipients): the
+ * arrays grow with the message; release them with pec_trace_facts_clear. */
 struct pec_trace_facts {
     struct pec_trace_event ev;
-    struct pec_trace_rcpt rcpts[PEC_TRACE_FACTS_MAX_RCPTS];
-    struct pec_trace_update up[PEC_TRACE_FACTS_MAX_RCPTS];
-    size_t n_up;
+    struct pec_trace_rcpt *rcpts; /* ev.rcpts; capacity cap */
+    struct pec_trace_update *up;  /* n_up used; capacity cap */
+    size_t n_up, cap;
     char message_id[256];  /* "<...>" of the message itself */
 };
 
@@ -34,6 +34,11 @@ int pec_trace_facts_of(const struct pec_analysis *a, int received, time_t when, 
  * wrapped message). */
 int pec_trace_facts_built(enum pec_msgtype type, const struct pec_daticert *written, const char *msgid,
                           struct pec_trace_facts *f);
+
+/* pec_trace_facts_reserve - room for n recipients and n updates in f (a caller that lists recipients itself) */
+void pec_trace_facts_reserve(struct pec_trace_facts *f, size_t n);
+/* pec_trace_facts_clear - release what pec_trace_facts_of / _built allocated; f may be cleared twice */
+void pec_trace_facts_clear(struct pec_trace_facts *f);
 
 /* pec_trace_facts_compose - the facts of the message pec_compose_build made of c with Message-ID msgid,
  * encoded (pec_trace_facts_encode) and appended to encoded; -1 for a type without facts */

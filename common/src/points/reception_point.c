@@ -103,23 +103,30 @@ static int trace_reception(const struct pec_effects *fx, const struct pec_recept
                            struct pec_error *err)
 {
     struct pec_trace_facts f;
+    int rc;
 
     if (!v->analysis.valid || pec_trace_facts_of(&v->analysis, 1, now, qid, &f) < 0)
         return 0;
     if (v->analysis.kind == PEC_KIND_BUSTA_TRASPORTO) {
         /* the recipients this provider took in charge: those the envelope keeps */
         f.ev.n_rcpts = 0;
-        for (size_t i = 0; i < t->rcpts.n && i < PEC_TRACE_FACTS_MAX_RCPTS; i++)
+        pec_trace_facts_reserve(&f, t->rcpts.n);
+        for (size_t i = 0; i < t->rcpts.n; i++)
             if (!pec_strv_has(&v->drop_rcpts, t->rcpts.v[i])) {
                 f.rcpts[f.ev.n_rcpts].address = t->rcpts.v[i];
                 f.rcpts[f.ev.n_rcpts].kind = PEC_RCPT_CERTIFICATO;
                 f.ev.n_rcpts++;
             }
-        if (virus)
-            return points_trace_quarantine(fx, v->identificativo, now, virus, quarantine_name(v), f.ev.sender,
-                                           PEC_TRACE_RICEZIONE, err);
+        if (virus) {
+            rc = points_trace_quarantine(fx, v->identificativo, now, virus, quarantine_name(v), f.ev.sender,
+                                         PEC_TRACE_RICEZIONE, err);
+            pec_trace_facts_clear(&f);
+            return rc;
+        }
     }
-    return fx->trace_record(fx->ctx, &f.ev, 1, f.up, f.n_up, err);
+    rc = fx->trace_record(fx->ctx, &f.ev, 1, f.up, f.n_up, err);
+    pec_trace_facts_clear(&f);
+    return rc;
 }
 
 /* spool_owed - the owed messages (and, for a discarded busta, the quarantine of the queued copy) */

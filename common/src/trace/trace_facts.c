@@ -1,7 +1,9 @@
 /* trace_facts.c - map a PEC message to its trace event and recipient state updates: one mapping for a
  * message read back (the reception point) and for one we build (the points, before spooling it). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "pec/log.h"
 #include "pec/trace_facts.h"
 
 /* type_of - the event type of an analysed message */
@@ -53,8 +55,9 @@ static void add_rcpt(struct pec_trace_facts *f, const struct pec_daticert *d, co
 {
     size_t i = f->ev.n_rcpts;
 
-    if (addr == NULL || i >= PEC_TRACE_FACTS_MAX_RCPTS)
+    if (addr == NULL)
         return;
+    pec_trace_facts_reserve(f, i + 1);
     f->rcpts[i].address = addr;
     f->rcpts[i].kind = PEC_RCPT_CERTIFICATO;
     f->ev.n_rcpts++;
@@ -103,9 +106,10 @@ static void certified(struct pec_trace_facts *f, const struct pec_daticert *d, t
         break;
     default:
         for (size_t i = 0; i < d->n_destinatari; i++) {
+            if (d->destinatari[i].addr == NULL)
+                continue;
             add_rcpt(f, d, d->destinatari[i].addr, 0, when);
-            if (i < PEC_TRACE_FACTS_MAX_RCPTS)
-                f->rcpts[i].kind = d->destinatari[i].esterno ? PEC_RCPT_ESTERNO : PEC_RCPT_CERTIFICATO;
+            f->rcpts[f->ev.n_rcpts - 1].kind = d->destinatari[i].esterno ? PEC_RCPT_ESTERNO : PEC_RCPT_CERTIFICATO;
         }
     }
 }
@@ -115,12 +119,42 @@ static void start(struct pec_trace_facts *f, enum pec_trace_type type, const cha
                   const char *queue_id)
 {
     memset(f, 0, sizeof(*f));
+    pec_trace_facts_reserve(f, 1);
     f->ev.type = type;
     snprintf(f->message_id, sizeof(f->message_id), "<%s>", msgid ? msgid : "");
     f->ev.time = when;
     f->ev.message_id = f->message_id;
     f->ev.queue_id = queue_id;
     f->ev.rcpts = f->rcpts;
+}
+
+/* pec_trace_facts_reserve - grow both arrays to at least n entries */
+void pec_trace_facts_reserve(struct pec_trace_facts *f, size_t n)
+{
+    size_t cap = f->cap ? f->cap : 8;
+
+    if (n <= f->cap)
+        return;
+    while (cap < n)
+        cap *= 2;
+    if ((f->rcpts = realloc(f->rcpts, cap * sizeof(*f->rcpts))) == NULL ||
+        (f->up = realloc(f->up, cap * sizeof(*f->up))) == NULL)
+        pec_panic("out of memory (%zu trace recipients)", cap);
+    memset(f->rcpts + f->cap, 0, (cap - f->cap) * sizeof(*f->rcpts));
+    memset(f->up + f->cap, 0, (cap - f->cap) * sizeof(*f->up));
+    f->cap = cap;
+    f->ev.rcpts = f->rcpts;
+}
+
+/* pec_trace_facts_clear - free the arrays */
+void pec_trace_facts_clear(struct pec_trace_facts *f)
+{
+    free(f->rcpts);
+    free(f->up);
+    f->rcpts = NULL;
+    f->up = NULL;
+    f->ev.rcpts = NULL;
+    f->ev.n_rcpts = f->n_up = f->cap = 0;
 }
 
 /* pec_trace_facts_of - event and updates of one analysed message */
@@ -166,5 +200,6 @@ int pec_trace_facts_compose(const struct pec_issuer *iss, const struct pec_compo
     if (pec_trace_facts_built(c->type, &d, msgid, &f) < 0)
         return -1;
     pec_trace_facts_encode(&f.ev, f.up, f.n_up, encoded);
+    pec_trace_facts_clear(&f);
     return 0;
 }
