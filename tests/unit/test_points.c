@@ -39,6 +39,8 @@ struct world {
     struct pec_strv marks, claims;
     int spool_seq, unqueued_receipts;
     const char *virus;
+    const char *refuse_with;      /* the fake MTA refuses for good (5xx) a message containing this */
+    int refused;                  /* how many it refused */
 };
 
 static struct world w;
@@ -174,6 +176,11 @@ static int fx_submit(void *ctx, const char *from, const char *to, const void *ms
 {
     if (step("submit", err) < 0)
         return -1;
+    if (w.refuse_with != NULL && memmem(msg, len, w.refuse_with, strlen(w.refuse_with))) {
+        w.refused++;
+        pec_error_set(err, PEC_ERR_PERMANENT, "552 5.3.4 Message size exceeds fixed limit");
+        return -1;
+    }
     record_sent(msg, len);
     return 0;
 }
@@ -655,6 +662,46 @@ static void test_delivery(void)
     pec_buf_release(&busta);
 }
 
+/* test_delivery_refused - a receipt the MTA refuses for good is never traced as sent (issue 12 #2): the
+ * avvenuta consegna falls back to the smaller forms, and what is refused in every form is traced as
+ * ricevuta-rifiutata, once, and not retried for ever; the same for an avviso di mancata consegna */
+static void test_delivery_refused(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+    struct pec_delivery_input in = { 0 };
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+
+    busta_for("pec1.refused.1@" DOMAIN, &busta);
+    input_for(&busta, &in);
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+    CHECK(v.variant == PEC_RICEVUTA_COMPLETA);
+    /* too large with the original attached (completa, breve): the sintetica goes out */
+    reset();
+    w.refuse_with = "postacert.eml";
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.refused == 2 && w.sent.n == 1);
+    CHECK(count(&w.events, "avvenuta-consegna ") == 1 && count(&w.events, "ricevuta-rifiutata ") == 0);
+    /* refused in every form: traced as refused, never as sent; a repeated delivery changes nothing */
+    reset();
+    w.refuse_with = "X-Ricevuta: avvenuta-consegna";
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.refused == 3 && w.sent.n == 0 && w.mailbox.n == 1);
+    CHECK(count(&w.events, "avvenuta-consegna ") == 0 && count(&w.events, "ricevuta-rifiutata ") == 1);
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.refused == 3 && w.sent.n == 0 && w.mailbox.n == 1 && count(&w.events, "ricevuta-rifiutata ") == 1);
+    /* the avviso di mancata consegna of a disabled mailbox, refused */
+    reset();
+    in.disabled = 1;
+    w.refuse_with = "X-Ricevuta: errore-consegna";
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.refused == 1 && w.sent.n == 0 && w.mailbox.n == 0);
+    CHECK(count(&w.events, "errore-consegna ") == 0 && count(&w.events, "ricevuta-rifiutata ") == 1);
+    reset();
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&busta);
+}
+
 /* test_facts_codec - the facts carried in the outbox come back as they were written, odd bytes included */
 static void test_facts_codec(void)
 {
@@ -851,6 +898,7 @@ int main(void)
     test_access_virus();
     test_reception();
     test_delivery();
+    test_delivery_refused();
     test_delivery_others();
     test_no_index();
     reset();

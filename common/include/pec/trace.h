@@ -77,6 +77,8 @@ enum pec_trace_type {
     PEC_TRACE_RICEZIONE,              /* a busta di trasporto received by our reception point */
     PEC_TRACE_CONSEGNA,               /* a message stored in a mailbox (no receipt of its own) */
     PEC_TRACE_NOTIFICA,               /* a receipt received and delivered to its user */
+    PEC_TRACE_RICEVUTA_RIFIUTATA,     /* a receipt or notice we built that the MTA refused for good (5xx):
+                                       * not sent; errore_esteso holds the reply */
     PEC_TRACE_TYPE_COUNT
 };
 

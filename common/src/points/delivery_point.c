@@ -18,8 +18,11 @@
  *     concurrent deliveries on two nodes, the second seeing the claim before the first traced its
  *     receipt, both send.
  *  6. The receipt is submitted, then traced, then marked.  Window: submitted and the trace write failed,
- *     so the retry sends it again (never an untraced receipt).  A receipt the MTA refuses for good is
- *     logged as an error and traced like a sent one, so it is not retried for ever.
+ *     so the retry sends it again (never an untraced receipt).  A receipt the MTA refuses for good (5xx)
+ *     is never traced as sent: an avvenuta consegna completa or breve is tried again in the smaller
+ *     variants (breve, then sintetica: a consegna completa of a message near the size limit is larger
+ *     than the message), and what is refused in every variant is traced as ricevuta-rifiutata with the
+ *     reply and logged as an error; the delivery is done (the busta is in the mailbox).
  * Receipts, anomaly envelopes and ordinary mail (STORE_PLAIN, STORE_WRAPPED) are stored, then traced; a
  * store whose trace failed is marked "untraced" so the retry traces it without storing a second copy.
  * A refusal (REFUSE) is traced before it is answered: untraced, it is a temporary failure instead. */
@@ -194,8 +197,8 @@ static int submit(const struct run *r, const char *from, const char *to, const s
     return err->cls == PEC_ERR_PERMANENT ? 0 : -1;
 }
 
-/* send_built - submit a receipt whose builder returned built: 1 submitted, 0 refused for good (logged),
- * -1 not built or not submitted (answered with a temporary failure) */
+/* send_built - submit a receipt whose builder returned built: 1 submitted, 0 refused for good (err says
+ * why), -1 not built or not submitted (answered with a temporary failure) */
 static int send_built(const struct run *r, const char *what, int built, struct pec_buf *msg, const char *msgid,
                       struct pec_error *err)
 {
@@ -212,9 +215,43 @@ static int send_built(const struct run *r, const char *what, int built, struct p
         tempfail(r, "%s not submitted: %s", what, err->msg);
         return -1;
     }
-    if (ret == 0)
-        decision(r, PEC_LOG_ERROR, "%s %s refused: %s", what, msgid, err->msg);
     return ret;
+}
+
+/* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
+static void mark_set(const struct run *r, const char *key)
+{
+    struct pec_error err = { 0 };
+
+    if (r->h->mark_set(r->h->ctx, key, &err) < 0)
+        pec_effects_log(r->fx, PEC_LOG_ERROR, "pec: %s not recorded: %s", key, err.msg);
+}
+
+/* refused_for_good - a receipt refused with 5xx in every form: traced as refused (not sent), then the
+ * delivery is done; a trace failure is a temporary failure (the retry tries the receipt again) */
+static void refused_for_good(const struct run *r, const char *what, const char *msgid, time_t when,
+                             const char *reason, const char *key_receipt)
+{
+    struct pec_trace_event ev = { 0 };
+    struct pec_error err = { 0 };
+    char extra[800], a1[300], a2[400];
+
+    ev.time = when;
+    ev.type = PEC_TRACE_RICEVUTA_RIFIUTATA;
+    ev.message_id = msgid;
+    ev.errore = pec_errore_name(PEC_ERRORE_ALTRO);
+    ev.errore_esteso = reason;
+    if (record(r, &ev, NULL, &err) < 0) {
+        tempfail(r, "%s", err.msg);
+        return;
+    }
+    snprintf(extra, sizeof(extra), " ricevuta=%s motivo=\"%s\"", ascii(msgid, a1, sizeof(a1)),
+             ascii(reason, a2, sizeof(a2)));
+    trace_line(r, "ricevuta-rifiutata", when, extra);
+    if (key_receipt != NULL)
+        mark_set(r, key_receipt);
+    decision(r, PEC_LOG_ERROR, "%s %s refused by the MTA, not sent: %s", what, msgid, a2);
+    done(r);
 }
 
 /* trace_ready - invariant 3 */
@@ -240,9 +277,11 @@ static void mancata(const struct run *r, enum pec_delivery_failure f, const char
     if (trace_ready(r) < 0)
         return;
     pec_compose_errore_esteso(r->ctx->issuer->gestore, f, esteso, sizeof(esteso));
-    if (send_built(r, "avviso di mancata consegna",
-                   pec_delivery_mancata(r->ctx, r->in, r->v, f, when, &msg, msgid, &err), &msg, msgid, &err) < 0)
-        return;
+    switch (send_built(r, "avviso di mancata consegna",
+                       pec_delivery_mancata(r->ctx, r->in, r->v, f, when, &msg, msgid, &err), &msg, msgid, &err)) {
+    case -1: return;
+    case 0: refused_for_good(r, "avviso di mancata consegna", msgid, when, err.msg, NULL); return;
+    }
     /* submitted, then traced: if the trace fails now the retry sends the avviso again (never an
      * untraced one) */
     ev.time = when;
@@ -260,15 +299,6 @@ static void mancata(const struct run *r, enum pec_delivery_failure f, const char
     decision(r, PEC_LOG_INFO, "not stored (%s%s%s), avviso di mancata consegna %s submitted", esteso,
              cause ? ": " : "", cause ? ascii(cause, c, sizeof(c)) : "", msgid);
     done(r); /* handled: 2xx, and the MTA sends no ordinary bounce */
-}
-
-/* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
-static void mark_set(const struct run *r, const char *key)
-{
-    struct pec_error err = { 0 };
-
-    if (r->h->mark_set(r->h->ctx, key, &err) < 0)
-        pec_effects_log(r->fx, PEC_LOG_ERROR, "pec: %s not recorded: %s", key, err.msg);
 }
 
 /* notify - the optional notice of a new PEC to an ordinary address: best effort, the delivery is done */
@@ -320,8 +350,10 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
     struct pec_buf msg = PEC_BUF_INIT;
     struct pec_error err = { 0 };
     struct pec_trace_event ev = { 0 };
-    const char *variant = pec_ricevuta_name(r->v->variant);
+    struct pec_delivery_verdict form = *r->v; /* the variant actually sent */
+    const char *variant;
     char msgid[PEC_ID_MAX], extra[600], a1[200], a2[300], id[400];
+    int ret;
     int claimed = r->fx->trace_claim(r->fx->ctx, store_text(r->id, id, sizeof(id)),
                                      store_text(r->in->recipient, a2, sizeof(a2)), r->fx->now(r->fx->ctx), &err);
     int sent = 0;
@@ -349,9 +381,25 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
         done(r);
         return;
     }
-    if (send_built(r, "avvenuta consegna", pec_delivery_consegna(r->ctx, r->in, r->v, saved_at, &msg, msgid, &err),
-                   &msg, msgid, &err) < 0)
-        return;
+    for (;;) {
+        ret = send_built(r, "avvenuta consegna", pec_delivery_consegna(r->ctx, r->in, &form, saved_at, &msg, msgid, &err),
+                         &msg, msgid, &err);
+        if (ret < 0)
+            return;
+        if (ret > 0)
+            break;
+        if (form.variant == PEC_RICEVUTA_SINTETICA) {
+            refused_for_good(r, "avvenuta consegna", msgid, saved_at, err.msg, idempotent ? key_receipt : NULL);
+            return;
+        }
+        pec_effects_log(r->fx, PEC_LOG_WARN, "pec: identificativo=%s rcpt=%s: avvenuta consegna %s (%s) refused by "
+                        "the MTA: %s; trying the %s form", ascii(r->id, id, sizeof(id)), r->in->recipient, msgid,
+                        pec_ricevuta_name(form.variant), err.msg,
+                        form.variant == PEC_RICEVUTA_BREVE ? "sintetica" : "breve");
+        form.variant = form.variant == PEC_RICEVUTA_BREVE ? PEC_RICEVUTA_SINTETICA : PEC_RICEVUTA_BREVE;
+        memset(&err, 0, sizeof(err));
+    }
+    variant = pec_ricevuta_name(form.variant);
     ev.time = saved_at;
     ev.type = PEC_TRACE_AVVENUTA_CONSEGNA;
     ev.message_id = msgid;
