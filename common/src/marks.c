@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "pec/file.h"
 #include "pec/marks.h"
 
 #define MARK_KEY_MAX 100
@@ -57,7 +58,8 @@ int pec_mark_check(const char *dir, const char *key, struct pec_error *err)
     return st.st_size > 0;
 }
 
-/* pec_mark_set - give the file content (a lock may have created it empty) */
+/* pec_mark_set - give the file content (a lock may have created it empty), then make it durable: the
+ * file and the folder entry are fsynced, so a crash after the mark does not undo it */
 int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
 {
     char path[4096];
@@ -66,15 +68,22 @@ int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
 
     if (mark_path(dir, key, path, sizeof(path), err) < 0)
         return -1;
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 || fstat(fd, &st) < 0 ||
-        (st.st_size == 0 && write(fd, "1\n", 2) != 2)) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (st.st_size == 0 && pec_file_write_all(fd, "1\n", 2) < 0) || fsync(fd) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, fd >= 0 && !S_ISREG(st.st_mode) ?
+                      "not a regular file" : strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
     if (close(fd) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "marks: close %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* a new file (or one the lock created empty) has its folder entry synced too: once per mark */
+    if (st.st_size == 0 && pec_file_sync_path(dir) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: fsync %s: %s", dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -88,18 +97,27 @@ int pec_mark_lock(const char *dir, const char *key, struct pec_error *err)
 
     if (mark_path(dir, key, path, sizeof(path), err) < 0)
         return -1;
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
-        return -1;
-    }
-    while (flock(fd, LOCK_EX) < 0) {
-        if (errno != EINTR) {
-            pec_error_set(err, PEC_ERR_TEMPORARY, "marks: lock %s: %s", path, strerror(errno));
-            close(fd);
+    for (;;) {
+        struct stat held, named;
+
+        if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
             return -1;
         }
+        while (flock(fd, LOCK_EX) < 0) {
+            if (errno != EINTR) {
+                pec_error_set(err, PEC_ERR_TEMPORARY, "marks: lock %s: %s", path, strerror(errno));
+                close(fd);
+                return -1;
+            }
+        }
+        /* the sweep may have unlinked the file while we waited: a lock on a file no longer named is no
+         * lock at all (the next delivery would create and lock a new one), so take it again */
+        if (fstat(fd, &held) == 0 && lstat(path, &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+            return fd;
+        close(fd);
     }
-    return fd;
 }
 
 /* pec_mark_unlock - closing the descriptor drops the flock */
@@ -126,11 +144,21 @@ int pec_marks_sweep(const char *dir, time_t before, struct pec_error *err)
         return -1;
     }
     while ((de = readdir(d)) != NULL) {
+        int fd;
+
         if (de->d_name[0] == '.')
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < before &&
-            unlinkat(dirfd(d), de->d_name, 0) == 0)
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime >= before)
+            continue;
+        if (!S_ISREG(st.st_mode)) { /* nothing we wrote: a link or a folder is left to the owner */
+            continue;
+        }
+        /* a file another delivery holds locked is in use: never pulled from under it */
+        if ((fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), de->d_name, 0) == 0)
             removed++;
+        close(fd);
     }
     closedir(d);
     return removed;
@@ -147,7 +175,7 @@ int pec_marks_sweep_due(const char *dir, time_t now, time_t interval)
         return 0;
     if (stat(path, &st) == 0 && st.st_mtime > now - interval && st.st_mtime <= now)
         return 0;
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
         return 0;
     futimens(fd, NULL);
     close(fd);

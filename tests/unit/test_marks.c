@@ -111,6 +111,34 @@ int main(void)
     CHECK(pec_marks_sweep_due(dir, time(NULL), 3600) == 1); /* an hour later: due again */
     CHECK(pec_marks_sweep(base, 0, &err) == 0);              /* nothing that old */
 
+    /* a link planted where a mark goes is never followed: neither set nor lock writes through it
+     * (issue 12 #9), and the sweep leaves it alone */
+    {
+        char victim[4300], link[4300];
+        snprintf(victim, sizeof(victim), "%s/victim", base);
+        snprintf(link, sizeof(link), "%s/pec-receipt:planted", dir);
+        CHECK((fd = open(victim, O_WRONLY | O_CREAT, 0600)) >= 0);
+        close(fd);
+        CHECK(symlink(victim, link) == 0);
+        CHECK(pec_mark_set(dir, "pec-receipt:planted", &err) < 0);
+        CHECK(pec_mark_lock(dir, "pec-receipt:planted", &err) < 0);
+        CHECK(stat(victim, &st) == 0 && st.st_size == 0);
+        CHECK(pec_marks_sweep(dir, time(NULL) + 60, &err) >= 0);
+        CHECK(lstat(link, &st) == 0);
+        unlink(link);
+    }
+
+    /* the sweep never removes a file another delivery holds locked; once released it goes */
+    fd = pec_mark_lock(dir, "pec-stored:held", &err);
+    CHECK(fd >= 0);
+    age(dir, "pec-stored:held", 3 * 24 * 3600);
+    CHECK(pec_marks_sweep(dir, time(NULL) - 2 * 24 * 3600, &err) == 0);
+    snprintf(cmd, sizeof(cmd), "%s/pec-stored:held", dir);
+    CHECK(stat(cmd, &st) == 0);
+    pec_mark_unlock(&fd);
+    CHECK(pec_marks_sweep(dir, time(NULL) - 2 * 24 * 3600, &err) == 1);
+    CHECK(stat(cmd, &st) < 0);
+
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
     (void)!system(cmd);
     return CHECK_DONE();

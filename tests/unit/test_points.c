@@ -39,6 +39,7 @@ struct world {
     struct pec_strv marks, claims;
     int spool_seq, unqueued_receipts;
     const char *virus;
+    int no_marks;                 /* the mailbox has no home: no marks at all */
     const char *refuse_with;      /* the fake MTA refuses for good (5xx) a message containing this */
     int refused;                  /* how many it refused */
 };
@@ -562,7 +563,7 @@ static time_t dh_stored_at(void *ctx, const char *id)
 
 static int dh_has_marks(void *ctx)
 {
-    return 1;
+    return !w.no_marks;
 }
 
 static int dh_mark_lock(void *ctx, const char *key, struct pec_error *err)
@@ -690,7 +691,49 @@ static void test_delivery_refused(void)
     CHECK(count(&w.events, "avvenuta-consegna ") == 0 && count(&w.events, "ricevuta-rifiutata ") == 1);
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
     CHECK(w.refused == 3 && w.sent.n == 0 && w.mailbox.n == 1 && count(&w.events, "ricevuta-rifiutata ") == 1);
-    /* the avviso di mancata consegna of a disabled mailbox, refused */
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&busta);
+}
+
+/* test_delivery_no_marks - the busta delivered again to a mailbox without marks (no home), or whose marks
+ * were lost in a crash: a second copy may be stored, but one avvenuta consegna only (issue 12 #3) */
+static void test_delivery_no_marks(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+    struct pec_delivery_input in = { 0 };
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+
+    busta_for("pec1.nomarks.1@" DOMAIN, &busta);
+    input_for(&busta, &in);
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+    reset();
+    w.no_marks = 1;
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.sent.n == 1 && count(&w.events, "avvenuta-consegna ") == 1);
+    /* marks kept, then lost (a crash before they reached the disk) */
+    reset();
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    pec_strv_clear(&w.marks);
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.sent.n == 1 && count(&w.events, "avvenuta-consegna ") == 1);
+    reset();
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&busta);
+}
+
+/* test_delivery_refused_mancata - the avviso di mancata consegna of a disabled mailbox, refused for good */
+static void test_delivery_refused_mancata(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+    struct pec_delivery_input in = { 0 };
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+
+    busta_for("pec1.refused.2@" DOMAIN, &busta);
+    input_for(&busta, &in);
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
     reset();
     in.disabled = 1;
     w.refuse_with = "X-Ricevuta: errore-consegna";
@@ -899,6 +942,8 @@ int main(void)
     test_reception();
     test_delivery();
     test_delivery_refused();
+    test_delivery_refused_mancata();
+    test_delivery_no_marks();
     test_delivery_others();
     test_no_index();
     reset();

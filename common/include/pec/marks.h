@@ -4,8 +4,10 @@
  * Why not a single database file: Dovecot's duplicate database is read whole and rewritten whole at
  * every change, so a mailbox that receives thousands of receipts pays for all of them at each
  * delivery.  Here every operation touches one file.  A mark is a file with content; a lock is an
- * flock() on the same file, which may exist empty (locked, never marked).  Marks are not fsynced: a
- * mark lost in a crash costs at most a second copy of a message, never a lost one.
+ * flock() on the same file, which may exist empty (locked, never marked).  A mark is fsynced (file and,
+ * the first time, its folder entry) before pec_mark_set returns; were one lost anyway, the trace store's
+ * delivery claim still allows a single receipt, and the cost is at most a second stored copy.  Files
+ * are opened without following links; the sweep never removes a file another process holds locked.
  *
  * Keys: 1..100 characters out of [A-Za-z0-9:._-], not starting with '.'.
  */
