@@ -1,7 +1,9 @@
 /* cmd_timers.c - pecctl timers run: send the 12 h / 24 h notices that are due (PEC-RULES §2.11).
  *
- * Meant to run every minute (cron or a systemd timer) on any node: each notice is claimed in the trace
- * before it is sent, so two nodes never both send one.  --now injects the clock (tests). */
+ * Meant to run every minute (cron or a systemd timer) on any node: each notice is leased in the trace
+ * before it is sent, so two nodes never both send one, and marked sent after it went out; a failed send
+ * gives the lease back (the next run retries), a run that dies holding one lets it expire
+ * (PEC_TRACE_NOTICE_LEASE), so no due notice is lost.  --now injects the clock (tests). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,15 +89,35 @@ static int one_notice(const struct pec_trace_due *due, void *ctx)
     ev.n_rcpts = 1;
     ev.subject = due->subject;
     ev.gestore = r->rt->cfg->provider_name;
-    /* claim first: at most one notice per recipient, whichever node runs the timers */
-    claimed = pec_trace_claim_notice(r->trace, due->kind, due->identificativo, due->address, r->now, &ev, 1, &err);
+    /* leased first: at most one notice per recipient, whichever node runs the timers */
+    claimed = pec_trace_claim_notice(r->trace, due->kind, due->identificativo, due->address, r->now, &err);
     if (claimed < 0) {
         fprintf(stderr, "pecctl timers: claim %s %s: %s\n", due->identificativo, due->address, err.msg);
         r->failed++;
     } else if (claimed == 1) {
         if (pec_submitter_send(r->submitter, r->rt->cfg->service_address, due->sender, msg.data, msg.len, &err) < 0) {
-            fprintf(stderr, "pecctl timers: NOT SENT (claimed): %s %dh for %s: %s\n", due->identificativo,
+            struct pec_error rel = { 0 };
+            if (err.cls == PEC_ERR_PERMANENT) {
+                /* refused for good: traced as such, never as sent, and not retried for ever */
+                ev.type = PEC_TRACE_RICEVUTA_RIFIUTATA;
+                ev.errore = pec_errore_name(PEC_ERRORE_ALTRO);
+                ev.errore_esteso = err.msg;
+                if (pec_trace_notice_sent(r->trace, due->kind, due->identificativo, due->address, r->now, &ev, 1,
+                                          &rel) < 0)
+                    pec_trace_notice_release(r->trace, due->kind, due->identificativo, due->address, &rel);
+            } else if (pec_trace_notice_release(r->trace, due->kind, due->identificativo, due->address, &rel) < 0) {
+                fprintf(stderr, "pecctl timers: lease of %s %s kept until it expires: %s\n", due->identificativo,
+                        due->address, rel.msg);
+            }
+            fprintf(stderr, "pecctl timers: NOT SENT (%s): %s %dh for %s: %s\n",
+                    err.cls == PEC_ERR_PERMANENT ? "refused for good" : "will be retried", due->identificativo,
                     (int)due->kind, due->address, err.msg);
+            r->failed++;
+        } else if (pec_trace_notice_sent(r->trace, due->kind, due->identificativo, due->address, r->now, &ev, 1,
+                                         &err) < 0) {
+            /* sent, not recorded: the lease expires and a later run sends it again, recorded then */
+            fprintf(stderr, "pecctl timers: SENT, NOT TRACED (sent again after the lease): %s %dh for %s: %s\n",
+                    due->identificativo, (int)due->kind, due->address, err.msg);
             r->failed++;
         } else {
             printf("preavviso %dh: %s %s -> %s\n", (int)due->kind, due->identificativo, due->address, due->sender);

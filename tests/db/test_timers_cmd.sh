@@ -80,4 +80,20 @@ done
 # and the trace says so
 n=$("$PECCTL" log search --db "$PEC_TEST_DB" --json 2>/dev/null | grep -c '"preavviso-')
 [ "$n" -eq 4 ] && ok || fail "expected 4 preavviso events in the trace, got $n"
+
+# issue 12 #4: a notice whose send fails is not lost: the lease is given back and the next run sends it
+# (before, the claim marked it sent first, and it was never retried)
+seed m6@pec-esempio.test flaky@pec-remoto.test true - -
+cat > "$T_TMP/sendmail-down" <<'SH'
+#!/bin/sh
+cat >/dev/null; exit 75
+SH
+chmod +x "$T_TMP/sendmail-down"
+sed "s|^sendmail_command = .*|sendmail_command = $T_TMP/sendmail-down|" "$T_TMP/provider.conf" > "$T_TMP/down.conf"
+out=$("$PECCTL" timers run --config "$T_TMP/down.conf" --now $((T0 + 12 * 3600 + 60)) 2>&1)
+grep -q "timers: 0 sent, 1 failed" <<<"$out" && grep -q "NOT SENT (will be retried)" <<<"$out" && ok ||
+  fail "a failed send is reported: $out"
+out=$(run $((T0 + 12 * 3600 + 120)))
+grep -q "timers: 1 sent, 0 failed" <<<"$out" && ok || fail "the next run sends the notice that failed: $out"
+[ "$(sent_for 'flaky@pec-remoto.test' 'nelle prime 12 ore')" -eq 1 ] && ok || fail "m6: one 12 h notice"
 done_tests

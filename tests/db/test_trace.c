@@ -415,9 +415,11 @@ static void *race(void *arg)
     pthread_barrier_wait(r->go);
     if (r->kind == 0)
         r->result = pec_trace_claim_delivery(r->t, "race@pec.test", "race@pec.test", r->now, &ev, 1, &err);
-    else
-        r->result = pec_trace_claim_notice(r->t, (enum pec_trace_notice)r->kind, "race@pec.test", "race@pec.test",
-                                           r->now, &ev, 1, &err);
+    else if ((r->result = pec_trace_claim_notice(r->t, (enum pec_trace_notice)r->kind, "race@pec.test",
+                                                 "race@pec.test", r->now, &err)) == 1 &&
+             pec_trace_notice_sent(r->t, (enum pec_trace_notice)r->kind, "race@pec.test", "race@pec.test", r->now,
+                                   &ev, 1, &err) < 0)
+        r->result = -1;
     if (r->result < 0)
         fprintf(stderr, "racer: %s\n", err.msg);
     return NULL;
@@ -553,7 +555,7 @@ static void state(struct pec_trace *t, const char *id, const char *addr, enum pe
     CHECK(pec_trace_record(t, &ev, 1, &up, 1, &err) == 0);
 }
 
-/* claim - claim a notice at now (with its event) */
+/* claim - lease a notice at now, and when it is ours record it sent (with its event) */
 static int claim(struct pec_trace *t, int kind, const char *id, const char *addr, time_t now)
 {
     struct pec_error err = { PEC_ERR_NONE, "" };
@@ -567,7 +569,9 @@ static int claim(struct pec_trace *t, int kind, const char *id, const char *addr
     ev.identificativo = id;
     ev.rcpts = &rc;
     ev.n_rcpts = 1;
-    r = pec_trace_claim_notice(t, (enum pec_trace_notice)kind, id, addr, now, &ev, 1, &err);
+    r = pec_trace_claim_notice(t, (enum pec_trace_notice)kind, id, addr, now, &err);
+    if (r == 1 && pec_trace_notice_sent(t, (enum pec_trace_notice)kind, id, addr, now, &ev, 1, &err) < 0)
+        r = -1;
     if (r < 0)
         fprintf(stderr, "claim: %s\n", err.msg);
     return r;
@@ -649,6 +653,31 @@ static void test_timers(void)
         CHECK(accept_simple(t, "race@pec.test", "m@pec.test", "R", &rr, 1, T0, &err) == 0);
         CHECK(run_race(t, t2, 12, T0 + 12 * h) == 1);
         CHECK(count_type(t, "race@pec.test", PEC_TRACE_PREAVVISO_12H) == 1);
+    }
+    /* issue 12 #4: a notice is leased, not marked sent, until it went out.  A lease held by a run that
+     * died is taken over once it expired; a lease given back after a failed send is free at once. */
+    {
+        struct pec_trace_rcpt rl[] = { { "l@pec-remoto.test", PEC_RCPT_CERTIFICATO, 0 },
+                                       { "m@pec-remoto.test", PEC_RCPT_CERTIFICATO, 0 } };
+        const time_t at = T0 + 12 * h;
+
+        CHECK(accept_simple(t, "L@pec.test", "m@pec.test", "L", rl, 2, T0, &err) == 0);
+        CHECK(pec_trace_claim_notice(t, PEC_NOTICE_12H, "L@pec.test", "l@pec-remoto.test", at, &err) == 1);
+        /* the run dies here: nothing sent, nothing recorded */
+        due_at(t, at + 60, &l);
+        CHECK(!has(&l, "L@pec.test", "l@pec-remoto.test", 12) && has(&l, "L@pec.test", "m@pec-remoto.test", 12));
+        CHECK(pec_trace_claim_notice(t2, PEC_NOTICE_12H, "L@pec.test", "l@pec-remoto.test", at + 60, &err) == 0);
+        due_at(t, at + PEC_TRACE_NOTICE_LEASE, &l);
+        CHECK(has(&l, "L@pec.test", "l@pec-remoto.test", 12));
+        CHECK(claim(t2, 12, "L@pec.test", "l@pec-remoto.test", at + PEC_TRACE_NOTICE_LEASE) == 1);
+        CHECK(claim(t, 12, "L@pec.test", "l@pec-remoto.test", at + 3 * PEC_TRACE_NOTICE_LEASE) == 0);
+        /* a failed send gives the lease back: the next run sends it */
+        CHECK(pec_trace_claim_notice(t, PEC_NOTICE_12H, "L@pec.test", "m@pec-remoto.test", at, &err) == 1);
+        CHECK(pec_trace_notice_release(t, PEC_NOTICE_12H, "L@pec.test", "m@pec-remoto.test", &err) == 0);
+        CHECK(claim(t2, 12, "L@pec.test", "m@pec-remoto.test", at + 1) == 1);
+        CHECK(count_type(t, "L@pec.test", PEC_TRACE_PREAVVISO_12H) == 2);
+        due_at(t, at + 10 * PEC_TRACE_NOTICE_LEASE, &l);
+        CHECK(!has(&l, "L@pec.test", "l@pec-remoto.test", 12) && !has(&l, "L@pec.test", "m@pec-remoto.test", 12));
     }
     CHECK(pec_trace_verify(t, NULL, NULL, NULL, &err) == 0);
     pec_trace_free(&t);

@@ -197,11 +197,21 @@ typedef int (*pec_trace_due_fn)(const struct pec_trace_due *due, void *ctx);
  * to fn after the query finished (fn may claim).  0 when all were seen, 1 when fn stopped early. */
 int pec_trace_notices_due(struct pec_trace *t, time_t now, size_t limit, pec_trace_due_fn fn, void *ctx,
                           struct pec_error *err);
-/* pec_trace_claim_notice - mark a notice sent if it is still due at now: 1 with ev logged in the same
- * transaction, 0 when another node sent it or a receipt arrived meanwhile.  Claim, then send. */
+/* A notice is leased, sent, then marked sent: a failed send gives the lease back, a run that dies holding
+ * one leaves it to expire after PEC_TRACE_NOTICE_LEASE seconds, when any run takes it again.  So a due
+ * notice is sent at least once (twice only after a crash between the send and its record), never lost. */
+#define PEC_TRACE_NOTICE_LEASE 600
+/* pec_trace_claim_notice - lease a notice if it is still due at now and no live lease holds it: 1 ours
+ * to send, 0 when it was sent, is being sent elsewhere, or a receipt arrived meanwhile */
 int pec_trace_claim_notice(struct pec_trace *t, enum pec_trace_notice kind, const char *identificativo,
-                           const char *address, time_t now, const struct pec_trace_event *ev, size_t n_ev,
-                           struct pec_error *err);
+                           const char *address, time_t now, struct pec_error *err);
+/* pec_trace_notice_sent - the notice went out at now: mark it sent and log ev in one transaction */
+int pec_trace_notice_sent(struct pec_trace *t, enum pec_trace_notice kind, const char *identificativo,
+                          const char *address, time_t now, const struct pec_trace_event *ev, size_t n_ev,
+                          struct pec_error *err);
+/* pec_trace_notice_release - the send failed: drop the lease so the next run retries */
+int pec_trace_notice_release(struct pec_trace *t, enum pec_trace_notice kind, const char *identificativo,
+                             const char *address, struct pec_error *err);
 
 /* ---- virus quarantine ---- */
 
