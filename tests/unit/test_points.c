@@ -40,6 +40,8 @@ struct world {
     int spool_seq, unqueued_receipts;
     const char *virus;
     int no_marks;                 /* the mailbox has no home: no marks at all */
+    int only_unknown;             /* the reception envelope names only the unknown mailbox */
+    struct pec_strv spool_quarantine; /* quarantine names the spooled entries asked for */
     const char *refuse_with;      /* the fake MTA refuses for good (5xx) a message containing this */
     int refused;                  /* how many it refused */
 };
@@ -53,7 +55,8 @@ static struct pec_delivery_ctx dctx;
 /* reset - a new world */
 static void reset(void)
 {
-    struct pec_strv *all[] = { &w.order, &w.edits, &w.events, &w.sent, &w.spool, &w.mailbox, &w.marks, &w.claims };
+    struct pec_strv *all[] = { &w.order, &w.edits, &w.events, &w.sent, &w.spool, &w.mailbox, &w.marks, &w.claims,
+                               &w.spool_quarantine };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pec_strv_clear(all[i]);
@@ -151,6 +154,8 @@ static int fx_spool(void *ctx, const struct pec_owed *owed, size_t n, const char
 {
     if (step("spool", err) < 0)
         return -1;
+    if (qname != NULL)
+        pec_strv_push(&w.spool_quarantine, qname);
     snprintf(key, PEC_OUTBOX_KEY_MAX, "k%d", ++w.spool_seq);
     for (size_t i = 0; i < n; i++) {
         struct pec_buf b = PEC_BUF_INIT;
@@ -503,7 +508,8 @@ static enum pec_answer_kind reception_once(const struct pec_buf *busta, int k)
     struct pec_answer a;
 
     attempt(k);
-    pec_reception_rcpt(t, "<bob@" DOMAIN ">");
+    if (!w.only_unknown)
+        pec_reception_rcpt(t, "<bob@" DOMAIN ">");
     pec_reception_rcpt(t, "<zed@" DOMAIN ">");
     pec_reception_header(t, PEC_ANOMALY_MARK_HEADER, "forged");
     body = feed_headers(busta->data, reception_header, t);
@@ -540,6 +546,32 @@ static void test_reception(void)
         CHECK(count(&w.events, "presa-in-carico ") == 1);
         CHECK(count(&w.events, "errore-consegna ") == 1);
     }
+    pec_buf_release(&busta);
+}
+
+/* test_reception_quarantine - only an infected busta is quarantined (issue 12 #7: a clean busta for
+ * unknown mailboxes only was kept as if infected), and two copies of one busta get two names */
+static void test_reception_quarantine(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+
+    busta_for("pec1.ricezione.2@" DOMAIN, &busta);
+    reset();
+    w.only_unknown = 1;
+    CHECK(reception_once(&busta, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(count(&w.events, "errore-consegna ") == 1);
+    CHECK(w.spool_quarantine.n == 0);
+    reset();
+    w.only_unknown = 1;
+    w.virus = "Eicar-Test-Signature";
+    CHECK(reception_once(&busta, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(reception_once(&busta, 0) == PEC_ANSWER_CONTINUE); /* relayed twice */
+    CHECK(w.spool_quarantine.n == 2);
+    if (w.spool_quarantine.n == 2) {
+        CHECK(strncmp(w.spool_quarantine.v[0], "pec1.ricezione.2@", 17) == 0);
+        CHECK(strcmp(w.spool_quarantine.v[0], w.spool_quarantine.v[1]) != 0);
+    }
+    reset();
     pec_buf_release(&busta);
 }
 
@@ -940,6 +972,7 @@ int main(void)
     test_access_refuse();
     test_access_virus();
     test_reception();
+    test_reception_quarantine();
     test_delivery();
     test_delivery_refused();
     test_delivery_refused_mancata();

@@ -24,6 +24,7 @@
 #include "pec/mime.h"
 #include "pec/mta.h"
 #include "pec/reception.h"
+#include "pec/quarantine.h"
 #include "points_internal.h"
 
 /* trace_submission - the submitted message, its recipients and one event, in one transaction */
@@ -83,10 +84,12 @@ static int quarantine_submission(const struct pec_effects *fx, const struct pec_
 {
     size_t len;
     const void *raw = pec_access_raw(t, &len);
+    char name[PEC_QUARANTINE_NAME_MAX];
 
-    if (fx->quarantine(fx->ctx, v->identificativo, raw, len, err) < 0)
+    pec_quarantine_name(v->identificativo, name);
+    if (fx->quarantine(fx->ctx, name, raw, len, err) < 0)
         return -1;
-    return points_trace_quarantine(fx, v->identificativo, v->when, virus, v->identificativo, pec_access_mail_from(t),
+    return points_trace_quarantine(fx, v->identificativo, v->when, virus, name, pec_access_mail_from(t),
                                    PEC_TRACE_NON_ACCETTAZIONE_VIRUS, err);
 }
 

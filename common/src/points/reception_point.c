@@ -19,6 +19,7 @@
 #include "pec/mta.h"
 #include "pec/reception.h"
 #include "pec/trace_facts.h"
+#include "pec/quarantine.h"
 #include "points_internal.h"
 
 struct pec_reception_txn {
@@ -90,17 +91,11 @@ void pec_reception_free(struct pec_reception_txn **t)
     *t = NULL;
 }
 
-/* quarantine_name - the name an infected busta is kept under: its identificativo */
-static const char *quarantine_name(const struct pec_reception_verdict *v)
-{
-    return v->identificativo[0] ? v->identificativo : "senza-identificativo";
-}
-
 /* trace_reception - invariant 2: a busta received (with its quarantine when infected), or a receipt
  * that settles the state of one of our recipients; nothing for mail that is not valid PEC */
 static int trace_reception(const struct pec_effects *fx, const struct pec_reception_txn *t,
                            const struct pec_reception_verdict *v, time_t now, const char *qid, const char *virus,
-                           struct pec_error *err)
+                           const char *quarantine_name, struct pec_error *err)
 {
     struct pec_trace_facts f;
     int rc;
@@ -118,7 +113,7 @@ static int trace_reception(const struct pec_effects *fx, const struct pec_recept
                 f.ev.n_rcpts++;
             }
         if (virus) {
-            rc = points_trace_quarantine(fx, v->identificativo, now, virus, quarantine_name(v), f.ev.sender,
+            rc = points_trace_quarantine(fx, v->identificativo, now, virus, quarantine_name, f.ev.sender,
                                          PEC_TRACE_RICEZIONE, err);
             pec_trace_facts_clear(&f);
             return rc;
@@ -129,9 +124,10 @@ static int trace_reception(const struct pec_effects *fx, const struct pec_recept
     return rc;
 }
 
-/* spool_owed - the owed messages (and, for a discarded busta, the quarantine of the queued copy) */
+/* spool_owed - the owed messages (and, for an infected busta, the quarantine of the queued copy: a clean
+ * busta discarded because none of its recipients is ours is no evidence of anything) */
 static int spool_owed(const struct pec_effects *fx, const struct pec_reception_verdict *v,
-                      char key[PEC_OUTBOX_KEY_MAX], struct pec_error *err)
+                      const char *quarantine_name, char key[PEC_OUTBOX_KEY_MAX], struct pec_error *err)
 {
     struct pec_owed *owed = calloc(v->n_out + 1, sizeof(*owed));
     int rc;
@@ -141,7 +137,7 @@ static int spool_owed(const struct pec_effects *fx, const struct pec_reception_v
     for (size_t i = 0; i < v->n_out; i++)
         owed[i] = (struct pec_owed){ v->out[i].to, v->out[i].bytes.data, v->out[i].bytes.len, v->out[i].facts.data,
                                      v->out[i].facts.len };
-    rc = fx->spool(fx->ctx, owed, v->n_out, v->action == PEC_RECEPTION_DISCARD ? quarantine_name(v) : NULL, key, err);
+    rc = fx->spool(fx->ctx, owed, v->n_out, quarantine_name, key, err);
     free(owed);
     return rc;
 }
@@ -149,11 +145,12 @@ static int spool_owed(const struct pec_effects *fx, const struct pec_reception_v
 /* apply - invariant 3 */
 static void apply(const struct pec_reception_txn *t, const struct pec_reception_point *p,
                   const struct pec_effects *fx, const struct pec_mta_edits *mta, const char *qid,
-                  const struct pec_reception_verdict *v, struct pec_answer *a)
+                  const struct pec_reception_verdict *v, const char *quarantine_name, struct pec_answer *a)
 {
     struct pec_error err = { 0 };
     char key[PEC_OUTBOX_KEY_MAX];
     const char *failed = NULL;
+    int owed = 0;
 
     if (pec_mta_delete_headers(mta, &t->header_names, PEC_ANOMALY_MARK_HEADER) < 0)
         failed = "cannot remove forged marks";
@@ -163,10 +160,11 @@ static void apply(const struct pec_reception_txn *t, const struct pec_reception_
     else if (v->mark_anomaly && mta->add_header(mta->ctx, PEC_ANOMALY_MARK_HEADER,
                                                 v->analysis.errors.n ? v->analysis.errors.v[0] : "non PEC") < 0)
         failed = "cannot mark the message";
-    else if ((v->n_out > 0 || v->action == PEC_RECEPTION_DISCARD) && spool_owed(fx, v, key, &err) < 0) {
+    else if ((owed = v->n_out > 0 || v->action == PEC_RECEPTION_DISCARD || quarantine_name != NULL) &&
+             spool_owed(fx, v, quarantine_name, key, &err) < 0) {
         points_tempfail(fx, qid, &err, a);
         return;
-    } else if ((v->n_out > 0 || v->action == PEC_RECEPTION_DISCARD) && points_add_marker(mta, key, p->marker_domain) < 0)
+    } else if (owed && points_add_marker(mta, key, p->marker_domain) < 0)
         failed = "cannot add the marker recipient";
     if (failed) {
         pec_error_set(&err, PEC_ERR_TEMPORARY, "%s", failed);
@@ -214,10 +212,15 @@ void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_p
         pec_effects_log(fx, PEC_LOG_INFO, "%s: rifiuto: %s (%s)", queue_id, v.reply_text,
                         v.analysis.errors.n ? v.analysis.errors.v[0] : "virus");
         pec_answer_reply(a, v.reply_code, v.reply_xcode, v.reply_text);
-    } else if (trace_reception(fx, t, &v, now, queue_id, infected ? virus : NULL, &err) < 0) {
-        points_tempfail(fx, queue_id, &err, a);
     } else {
-        apply(t, p, fx, mta, queue_id, &v, a);
+        char qname[PEC_QUARANTINE_NAME_MAX];
+
+        if (infected)
+            pec_quarantine_name(v.identificativo, qname);
+        if (trace_reception(fx, t, &v, now, queue_id, infected ? virus : NULL, infected ? qname : NULL, &err) < 0)
+            points_tempfail(fx, queue_id, &err, a);
+        else
+            apply(t, p, fx, mta, queue_id, &v, infected ? qname : NULL, a);
     }
     pec_reception_verdict_clear(&v);
 }
