@@ -3,13 +3,16 @@
  *
  * Each owed message carries the trace facts its point computed (pec/trace_facts.h): they are recorded
  * once the message is handed to Postfix, without reading the message again.
- * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-S]   (-S: log to syslog, mail
- * facility; -u: started as root, become USER once the key is loaded and the socket open; a unix socket is
- * mode 0660, owned by USER and of group GROUP, the MTA's)
+ * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-R SECS] [-S]
+ *   -S: log to syslog, mail facility; -u: started as root, become USER once the key is loaded and the
+ *   socket open; a unix socket is mode 0660, owned by USER and of group GROUP, the MTA's; -R: retry the
+ *   pending outbox entries every SECS (default 60)
  * A session silent for READ_TIMEOUT_SECS is closed; at most MAX_SESSIONS at once (more: 421).
  * One thread per LMTP connection, each with its own submitter (a kept SMTP connection to Postfix when
  * submit_address is set); per-recipient replies as LMTP requires: 250 once the entry's messages
- * are handed to Postfix, 451 when they could not be (Postfix retries the marker later).
+ * are handed to Postfix, or once the entry is durably flagged queued (what could not be sent yet is
+ * retried here every -R seconds, across restarts: Postfix's marker lifetime no longer matters), 451 when
+ * not even that could be done (Postfix retries the marker later).
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -55,6 +58,7 @@
 #define MAX_SESSIONS 128
 
 static const struct pec_config *cfg; /* set once in main, read-only afterwards */
+static int retry_secs = 60;          /* -R: how often pending outbox entries are retried */
 static atomic_int sessions;          /* open LMTP sessions */
 static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
@@ -142,7 +146,8 @@ static int read_line(struct lmtp_conn *c, struct pec_buf *line)
 }
 
 /* sink_inject - hand one owed message to Postfix (ctx: the session's submitter), then record its facts:
- * a failure of the record retries the whole entry, and a re-sent copy keeps its Message-ID */
+ * a failure of the record retries the message, and a re-sent copy keeps its Message-ID.  A message
+ * Postfix refuses for good (5xx) is traced as ricevuta-rifiutata and not retried (1). */
 static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
 {
     struct pec_trace_facts_copy f;
@@ -154,6 +159,19 @@ static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len,
     if (pec_submitter_send(ctx, cfg->service_address, rcpt, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
         rc = -1;
+        if (err.cls == PEC_ERR_PERMANENT) {
+            /* refused for good: retrying cannot help; traced as refused, never as sent */
+            struct pec_error terr = { 0 };
+            char reason[sizeof(err.msg)];
+            snprintf(reason, sizeof(reason), "%s", err.msg);
+            f.ev.type = PEC_TRACE_RICEVUTA_RIFIUTATA;
+            f.ev.errore = pec_errore_name(PEC_ERRORE_ALTRO);
+            f.ev.errore_esteso = reason;
+            if (!trace || pec_trace_record(trace, &f.ev, 1, NULL, 0, &terr) == 0)
+                rc = 1;
+            else
+                pec_warn("pec-emitter: trace: %s", terr.msg);
+        }
     } else if (trace && f.ev.type != PEC_TRACE_NONE && pec_trace_record(trace, &f.ev, 1, f.up, f.n_up, &err) < 0) {
         pec_warn("pec-emitter: trace: %s", err.msg);
         rc = -1;
@@ -246,9 +264,13 @@ static void *serve(void *arg)
                 break;
             for (size_t i = 0; i < keys.n; i++) {
                 struct pec_error err = { 0 };
-                if (pec_outbox_process(cfg->outbox_dir, keys.v[i], msg.data, msg.len, &sink, &err) == 0) {
+                int rc = pec_outbox_process(cfg->outbox_dir, keys.v[i], msg.data, msg.len, &sink, &err);
+                if (rc == 0) {
                     pec_info("pec-emitter: outbox %s sent", keys.v[i]);
                     send_line(c, "250 2.0.0 %s sent", keys.v[i]);
+                } else if (rc > 0) { /* known queued, durably: we retry it ourselves */
+                    pec_warn("pec-emitter: outbox %s: %s; kept, retried every %d s", keys.v[i], err.msg, retry_secs);
+                    send_line(c, "250 2.0.0 %s kept, retried by pec-emitter", keys.v[i]);
                 } else {
                     pec_warn("pec-emitter: outbox %s: %s", keys.v[i], err.msg);
                     send_line(c, "451 4.3.0 %s not sent, retry", keys.v[i]);
@@ -277,20 +299,34 @@ static void *serve(void *arg)
     return NULL;
 }
 
-/* housekeeping - sweep the outbox now and every SWEEP_EVERY_SECS */
+/* housekeeping - retry the pending entries now and every retry_secs (they are ours once their marker
+ * came: also those a previous run left), sweep the outbox now and every SWEEP_EVERY_SECS */
 static void *housekeeping(void *arg)
 {
+    struct pec_submitter *submitter = pec_submitter_new(cfg);
+    const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, submitter };
+    time_t last_sweep = 0;
+
     (void)arg;
     for (;;) {
         struct pec_outbox_sweep_counts n;
         struct pec_error err = { 0 };
+        unsigned pending = 0;
+        int finished = pec_outbox_retry(cfg->outbox_dir, &sink, &pending, &err);
 
-        if (pec_outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
+        if (finished < 0)
             pec_warn("pec-emitter: %s", err.msg);
-        else if (n.done + n.unclaimed + n.partial > 0)
-            pec_info("pec-emitter: outbox swept: %u served entries removed, %u unclaimed set aside, %u partial "
-                     "removed", n.done, n.unclaimed, n.partial);
-        sleep(SWEEP_EVERY_SECS);
+        else if (finished + (int)pending > 0)
+            pec_info("pec-emitter: outbox retry: %d entries finished, %u still pending", finished, pending);
+        if (time(NULL) - last_sweep >= SWEEP_EVERY_SECS) {
+            last_sweep = time(NULL);
+            if (pec_outbox_sweep(cfg->outbox_dir, time(NULL), KEEP_DONE_SECS, KEEP_UNCLAIMED_SECS, &n, &err) < 0)
+                pec_warn("pec-emitter: %s", err.msg);
+            else if (n.done + n.unclaimed + n.partial > 0)
+                pec_info("pec-emitter: outbox swept: %u served entries removed, %u unclaimed set aside, %u partial "
+                         "removed", n.done, n.unclaimed, n.partial);
+        }
+        sleep((unsigned)retry_secs);
     }
     return NULL;
 }
@@ -344,7 +380,11 @@ int main(int argc, char **argv)
     struct pec_error err = { 0 };
     int opt, lfd;
 
-    while ((opt = getopt(argc, argv, "c:l:u:g:S")) != -1) {
+    while ((opt = getopt(argc, argv, "c:l:u:g:R:S")) != -1) {
+        if (opt == 'R' && (retry_secs = atoi(optarg)) < 1)
+            return 2;
+        if (opt == 'R')
+            continue;
         if (opt == 'u')
             user = optarg;
         else if (opt == 'g')
@@ -359,7 +399,7 @@ int main(int argc, char **argv)
             return 2;
     }
     if (config == NULL || listen_spec == NULL) {
-        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-S]\n");
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-R SECS] [-S]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -182,8 +183,71 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* process_files - inject every .msg file of an entry in order, deleting each once sent */
-static int process_files(const char *path, const struct pec_outbox_sink *sink, struct pec_error *err)
+/* set_aside - move an entry's file (and its facts) out of the way, to dir/<why>/<key>.<file>, so the rest
+ * of the entry goes on; kept for the operator */
+static void set_aside(const char *dir, const char *key, const char *file, const char *facts_file, const char *why)
+{
+    char sub[4096], to[4600];
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+
+    snprintf(sub, sizeof(sub), "%s/%s", dir, why);
+    mkdir(sub, 0750);
+    snprintf(to, sizeof(to), "%s/%s.%s", sub, key, base);
+    if (rename(file, to) < 0) {
+        pec_warn("outbox: cannot move %s to %s: %s", file, to, strerror(errno));
+        return;
+    }
+    snprintf(to, sizeof(to), "%s/%s.%.*s.facts", sub, key, (int)(strlen(base) - 4), base);
+    if (rename(facts_file, to) < 0 && errno != ENOENT)
+        pec_warn("outbox: cannot move %s: %s", facts_file, strerror(errno));
+    pec_file_sync_path(sub);
+}
+
+/* process_one - inject one .msg file and delete it once sent; 0 done (sent, or set aside), -1 retry */
+static int process_one(const char *dir, const char *key, const char *file, const struct pec_outbox_sink *sink,
+                       struct pec_error *err)
+{
+    struct pec_buf b = PEC_BUF_INIT, facts = PEC_BUF_INIT;
+    char *nl, facts_file[4400];
+    int rc = -1, sent;
+
+    /* NNNN.facts beside NNNN.msg: what to trace once it is sent (none for an entry without one) */
+    snprintf(facts_file, sizeof(facts_file), "%.*s.facts", (int)(strlen(file) - 4), file);
+    if (read_all(facts_file, &facts) < 0 && errno != ENOENT) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: read %s: %s", facts_file, strerror(errno));
+    } else if (read_all(file, &b) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: read %s: %s", file, strerror(errno));
+    } else if (b.len < sizeof(ENTRY_MAGIC) || strncmp(b.data, ENTRY_MAGIC, sizeof(ENTRY_MAGIC) - 1) != 0 ||
+               (nl = memchr(b.data, '\n', b.len)) == NULL) {
+        /* not something a milter wrote: it would block the entry for ever */
+        pec_warn("outbox: %s is damaged: set aside in damaged/, not sent", file);
+        set_aside(dir, key, file, facts_file, "damaged");
+        rc = 0;
+    } else {
+        *nl = '\0';
+        sent = sink->inject(sink->ctx, b.data + sizeof(ENTRY_MAGIC) - 1, nl + 1, b.len - (size_t)(nl + 1 - b.data),
+                            facts.data, facts.len);
+        if (sent < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: injection of %s failed", file);
+        } else if (sent > 0) { /* refused for good, and traced so by the sink */
+            pec_warn("outbox: %s refused for good: set aside in refused/", file);
+            set_aside(dir, key, file, facts_file, "refused");
+            rc = 0;
+        } else if (unlink(file) < 0 || (unlink(facts_file) < 0 && errno != ENOENT)) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: remove %s: %s", file, strerror(errno));
+        } else {
+            rc = 0;
+        }
+    }
+    pec_buf_release(&b);
+    pec_buf_release(&facts);
+    return rc;
+}
+
+/* process_files - every .msg file of an entry in order, each on its own: one that fails does not hold
+ * back the others.  0 when all are done, -1 when one must be retried */
+static int process_files(const char *dir, const char *key, const char *path, const struct pec_outbox_sink *sink,
+                         struct pec_error *err)
 {
     DIR *d = opendir(path);
     struct dirent *de;
@@ -207,35 +271,14 @@ static int process_files(const char *path, const struct pec_outbox_sink *sink, s
     if (n > 0)
         qsort(names, n, sizeof(*names), cmp_names);
     for (size_t i = 0; i < n; i++) {
-        struct pec_buf b = PEC_BUF_INIT, facts = PEC_BUF_INIT;
-        char *nl, facts_file[4400];
+        struct pec_error one = { 0 };
 
         snprintf(file, sizeof(file), "%s/%s", path, names[i]);
-        /* NNNN.facts beside NNNN.msg: what to trace once it is sent (none for an entry without one) */
-        snprintf(facts_file, sizeof(facts_file), "%.*s.facts", (int)(strlen(file) - 4), file);
-        if (rc == 0 && read_all(facts_file, &facts) < 0 && errno != ENOENT) {
-            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: read %s: %s", facts_file, strerror(errno));
+        if (process_one(dir, key, file, sink, &one) < 0) {
+            if (rc == 0)
+                *err = one;
             rc = -1;
         }
-        if (rc == 0) {
-            if (read_all(file, &b) < 0 || b.len < sizeof(ENTRY_MAGIC) ||
-                strncmp(b.data, ENTRY_MAGIC, sizeof(ENTRY_MAGIC) - 1) != 0 || (nl = strchr(b.data, '\n')) == NULL) {
-                pec_warn("outbox: %s is damaged, kept for the operator", file);
-                rc = -1;
-                pec_error_set(err, PEC_ERR_INTERNAL, "outbox: damaged entry %s", file);
-            } else {
-                *nl = '\0';
-                if (sink->inject(sink->ctx, b.data + sizeof(ENTRY_MAGIC) - 1, nl + 1,
-                                 b.len - (size_t)(nl + 1 - b.data), facts.data, facts.len) < 0) {
-                    pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: injection of %s failed", file);
-                    rc = -1;
-                } else if (unlink(file) < 0 || (unlink(facts_file) < 0 && errno != ENOENT)) {
-                    rc = -1;
-                }
-            }
-        }
-        pec_buf_release(&b);
-        pec_buf_release(&facts);
         free(names[i]);
     }
     free(names);
@@ -248,20 +291,84 @@ static int is_key(const char *name)
     return strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32;
 }
 
+/* lock_entry - the entry's exclusive lock (held while it is worked on): a descriptor, -2 when another
+ * process holds it, -1 when the entry is gone */
+static int lock_entry(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return -2;
+    }
+    return fd;
+}
+
+/* work_entry - the locked entry at path: quarantine of the queued copy (when asked and given), the
+ * queued flag, the files, then done/.  0 done, 1 queued and pending, -1 retry with the message */
+static int work_entry(const char *dir, const char *key, const char *path, const void *queued_msg,
+                      size_t queued_len, const struct pec_outbox_sink *sink, struct pec_error *err)
+{
+    char flag[4200], done[4200], donedir[4096];
+    struct stat st;
+
+    snprintf(flag, sizeof(flag), "%s/quarantine", path);
+    if (stat(flag, &st) == 0) {
+        struct pec_buf name = PEC_BUF_INIT;
+        int rc = queued_msg == NULL || read_all(flag, &name) < 0 || name.len == 0
+                     ? -1
+                     : sink->quarantine(sink->ctx, name.data, queued_msg, queued_len);
+        pec_buf_release(&name);
+        if (rc < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: quarantine of %s failed", key);
+            return -1;
+        }
+        if (unlink(flag) < 0 || pec_file_sync_path(path) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: %s: %s", flag, strerror(errno));
+            return -1;
+        }
+    }
+    /* the marker came, so Postfix queued the message: from here on the emitter owns the entry and
+     * retries it itself (pec_outbox_retry), whatever becomes of the marker */
+    snprintf(flag, sizeof(flag), "%s/queued", path);
+    if (stat(flag, &st) < 0) {
+        int fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0 || fsync(fd) < 0 || close(fd) < 0 || pec_file_sync_path(path) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: %s: %s", flag, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+    }
+    if (process_files(dir, key, path, sink, err) < 0)
+        return 1;
+    unlink(flag);
+    snprintf(donedir, sizeof(donedir), "%s/done", dir);
+    snprintf(done, sizeof(done), "%s/%s", donedir, key);
+    mkdir(donedir, 0750);
+    if (rename(path, done) < 0 || pec_file_sync_path(donedir) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: finish %s: %s", key, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 /* pec_outbox_process - the emitter's work for one marker delivery */
 int pec_outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct pec_outbox_sink *sink, struct pec_error *err)
 {
-    char path[4096], flag[4200], done[4200], donedir[4096], aside[4200];
+    char path[4096], done[4200], aside[4200];
     struct stat st;
+    int fd, rc;
 
     if (!is_key(key)) {
         pec_warn("outbox: marker with a malformed key \"%.64s\" ignored", key);
         return 0;
     }
     snprintf(path, sizeof(path), "%s/%s", dir, key);
-    snprintf(donedir, sizeof(donedir), "%s/done", dir);
-    snprintf(done, sizeof(done), "%s/%s", donedir, key);
+    snprintf(done, sizeof(done), "%s/done/%s", dir, key);
     snprintf(aside, sizeof(aside), "%s/unclaimed/%s", dir, key);
     if (stat(path, &st) < 0 && errno == ENOENT && stat(aside, &st) == 0) {
         if (rename(aside, path) < 0) {
@@ -270,7 +377,11 @@ int pec_outbox_process(const char *dir, const char *key, const void *queued_msg,
         }
         pec_warn("outbox: the marker of %s came after the entry was set aside as unclaimed: serving it now", key);
     }
-    if (stat(path, &st) < 0) {
+    if ((fd = lock_entry(path)) == -2) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: %s is being served by another process", key);
+        return -1;
+    }
+    if (fd < 0) {
         if (errno != ENOENT) { /* not "no such entry": Postfix must retry, never drop the marker */
             pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: %s: %s", path, strerror(errno));
             return -1;
@@ -279,27 +390,48 @@ int pec_outbox_process(const char *dir, const char *key, const void *queued_msg,
             pec_warn("outbox: marker for unknown entry %s ignored", key);
         return 0; /* done before: Postfix retried a marker we had already served */
     }
-    if (process_files(path, sink, err) < 0)
+    /* served while we waited for the lock? */
+    rc = stat(path, &st) < 0 ? 0 : work_entry(dir, key, path, queued_msg, queued_len, sink, err);
+    close(fd);
+    return rc;
+}
+
+/* pec_outbox_retry - serve again every queued entry not finished yet (not locked by another process) */
+int pec_outbox_retry(const char *dir, const struct pec_outbox_sink *sink, unsigned *pending_r, struct pec_error *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    unsigned done = 0, pending = 0;
+
+    if (d == NULL) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", dir, strerror(errno));
         return -1;
-    snprintf(flag, sizeof(flag), "%s/quarantine", path);
-    if (stat(flag, &st) == 0) {
-        struct pec_buf name = PEC_BUF_INIT;
-        int rc = read_all(flag, &name) < 0 || name.len == 0
-                     ? -1
-                     : sink->quarantine(sink->ctx, name.data, queued_msg, queued_len);
-        pec_buf_release(&name);
-        if (rc < 0) {
-            pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: quarantine of %s failed", key);
-            return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char path[4096], flag[4200];
+        struct stat st;
+        struct pec_error one = { 0 };
+        int fd, rc;
+
+        if (!is_key(de->d_name))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        snprintf(flag, sizeof(flag), "%s/queued", path);
+        if (stat(flag, &st) < 0 || (fd = lock_entry(path)) < 0)
+            continue; /* not queued yet (its marker has not come), or someone is on it */
+        rc = stat(flag, &st) < 0 ? 0 : work_entry(dir, de->d_name, path, NULL, 0, sink, &one);
+        close(fd);
+        if (rc == 0) {
+            done++;
+        } else {
+            pending++;
+            pec_warn("outbox: %s still pending: %s", de->d_name, one.msg[0] ? one.msg : "not sent");
         }
-        unlink(flag);
     }
-    mkdir(donedir, 0750);
-    if (rename(path, done) < 0 || pec_file_sync_path(donedir) < 0) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: finish %s: %s", key, strerror(errno));
-        return -1;
-    }
-    return 0;
+    closedir(d);
+    if (pending_r)
+        *pending_r = pending;
+    return (int)done;
 }
 
 /* old_dir - a folder last changed before cut */
@@ -352,6 +484,13 @@ int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_
         if (!is_key(partial ? de->d_name + 4 : de->d_name) || !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (!partial) {
+            char flag[4500];
+            struct stat st;
+            snprintf(flag, sizeof(flag), "%s/queued", path);
+            if (stat(flag, &st) == 0)
+                continue; /* its marker came: pending, retried by the emitter (pec_outbox_retry) */
+        }
         if (partial) {
             pec_warn("outbox: removing %s, an entry a milter never finished writing", path);
             remove_tree(path);

@@ -2,9 +2,11 @@
  * (a retried marker is recognised, an unknown one ignored), an uncommitted one leaves nothing, and
  * the sweep, only once they are old, removes served entries and partial writes and sets aside the
  * entries whose marker has not come (a marker that still comes is served from there). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,18 @@ static int count_inject(void *ctx, const char *rcpt, const void *msg, size_t len
     injected++;
     snprintf(last_rcpt, sizeof(last_rcpt), "%s", rcpt);
     return 0;
+}
+
+static int fail_temporarily; /* inject fails (-1) for rcpt "flaky@..." while set */
+
+/* picky_inject - refuses "refused@..." for good, fails "flaky@..." while fail_temporarily */
+static int picky_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
+{
+    if (strncmp(rcpt, "refused@", 8) == 0)
+        return 1;
+    if (strncmp(rcpt, "flaky@", 6) == 0 && fail_temporarily)
+        return -1;
+    return count_inject(ctx, rcpt, msg, len, facts, facts_len);
 }
 
 /* no_quarantine - not used here */
@@ -130,6 +144,61 @@ int main(void)
     CHECK(!exists(dir, sub));
     snprintf(sub, sizeof(sub), "done/%s", waiting);
     CHECK(exists(dir, sub));
+
+    /* issue 12 #5, #8: one file refused for good, one damaged, one failing for a while: the others go
+     * out at once; the entry is flagged queued and finished by the emitter's own retry (no marker
+     * needed), never set aside as unclaimed; a locked entry is never worked on twice at once */
+    {
+        const struct pec_outbox_sink picky = { picky_inject, no_quarantine, NULL };
+        char key[PEC_OUTBOX_KEY_MAX], path[4400];
+        unsigned pending = 9;
+        int fd, lock;
+
+        e = pec_outbox_entry_new(dir, &err);
+        CHECK(pec_outbox_entry_add(e, "refused@pec-esempio.test", "m1", 2, "f1", 2, &err) == 0);
+        CHECK(pec_outbox_entry_add(e, "damaged@pec-esempio.test", "m2", 2, NULL, 0, &err) == 0);
+        CHECK(pec_outbox_entry_add(e, "flaky@pec-esempio.test", "m3", 2, NULL, 0, &err) == 0);
+        CHECK(pec_outbox_entry_add(e, "ok@pec-esempio.test", "m4", 2, NULL, 0, &err) == 0);
+        snprintf(key, sizeof(key), "%s", pec_outbox_entry_key(e));
+        CHECK(pec_outbox_entry_commit(e, &err) == 0);
+        pec_outbox_entry_free(&e);
+        snprintf(path, sizeof(path), "%s/%s/0002.msg", dir, key);
+        CHECK((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
+        CHECK(write(fd, "garbage", 7) == 7);
+        close(fd);
+
+        /* locked by another process (here: this one): the marker is answered "retry", nothing sent */
+        snprintf(path, sizeof(path), "%s/%s", dir, key);
+        CHECK((lock = open(path, O_RDONLY | O_DIRECTORY)) >= 0 && flock(lock, LOCK_EX) == 0);
+        injected = 0;
+        CHECK(pec_outbox_process(dir, key, "m", 1, &picky, &err) < 0);
+        CHECK(pec_outbox_retry(dir, &picky, &pending, &err) == 0 && pending == 0);
+        CHECK(injected == 0);
+        close(lock);
+
+        fail_temporarily = 1;
+        CHECK(pec_outbox_process(dir, key, "m", 1, &picky, &err) == 1);
+        CHECK(injected == 1 && strcmp(last_rcpt, "ok@pec-esempio.test") == 0);
+        snprintf(sub, sizeof(sub), "refused/%s.0001.msg", key);
+        CHECK(exists(dir, sub));
+        snprintf(sub, sizeof(sub), "refused/%s.0001.facts", key);
+        CHECK(exists(dir, sub));
+        snprintf(sub, sizeof(sub), "damaged/%s.0002.msg", key);
+        CHECK(exists(dir, sub));
+        snprintf(sub, sizeof(sub), "%s/queued", key);
+        CHECK(exists(dir, sub));
+        /* however old, a queued entry is pending, not unclaimed */
+        CHECK(pec_outbox_sweep(dir, now + 10 * day, 2 * day, 3 * day, &n, &err) == 0);
+        CHECK(exists(dir, key));
+        CHECK(pec_outbox_retry(dir, &picky, &pending, &err) == 0 && pending == 1);
+        fail_temporarily = 0;
+        CHECK(pec_outbox_retry(dir, &picky, &pending, &err) == 1 && pending == 0);
+        CHECK(injected == 2 && strcmp(last_rcpt, "flaky@pec-esempio.test") == 0);
+        snprintf(sub, sizeof(sub), "done/%s", key);
+        CHECK(exists(dir, sub) && !exists(dir, key));
+        /* the marker, retried by Postfix after all: done before */
+        CHECK(pec_outbox_process(dir, key, "m", 1, &picky, &err) == 0 && injected == 2);
+    }
 
     /* a missing folder is an error the emitter logs */
     CHECK(pec_outbox_sweep("/nonexistent/outbox", now, day, day, &n, &err) < 0);

@@ -34,9 +34,17 @@ int pec_outbox_entry_commit(struct pec_outbox_entry *e, struct pec_error *err);
 /* pec_outbox_entry_free - drop an uncommitted entry's files; release */
 void pec_outbox_entry_free(struct pec_outbox_entry **e);
 
-/* The emitter's side: process the entry of a key.  inject() sends one message and records its facts
- * (0 ok, -1 temporary failure); quarantine() keeps the queued copy.  Returns 0 when the entry is done (or unknown, or done
- * before: a retried marker), -1 when it must be retried later. */
+/* The emitter's side.  inject() sends one message and records its facts: 0 sent, -1 temporary failure
+ * (retried), 1 refused for good (the sink traced the refusal; the file is set aside in refused/);
+ * quarantine() keeps the queued copy.  An entry is worked on under an exclusive lock (flock of its
+ * folder), so two deliveries of its marker, or a marker and a retry, never run it twice at once.  Each
+ * file is on its own: one that fails does not hold back the others, a damaged one is set aside in
+ * damaged/ with a warning.
+ * pec_outbox_process: 0 when the entry is done (or unknown, or done before: a retried marker); 1 when
+ * the message is known queued (the entry's flag "queued" is durable) but some file must be retried: the
+ * emitter does so itself (pec_outbox_retry), so the marker may be answered 2xx and nothing depends on
+ * Postfix's marker lifetime; -1 when the marker itself must be retried (flag not written, quarantine
+ * of the queued copy failed, entry locked by another process). */
 struct pec_outbox_sink {
     int (*inject)(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len);
     int (*quarantine)(void *ctx, const char *name, const void *msg, size_t len);
@@ -44,6 +52,9 @@ struct pec_outbox_sink {
 };
 int pec_outbox_process(const char *dir, const char *key, const void *queued_msg, size_t queued_len,
                    const struct pec_outbox_sink *sink, struct pec_error *err);
+/* pec_outbox_retry - work again on every queued entry that is not finished and not locked: how many it
+ * finished (*pending_r: how many remain, each logged), or -1 with err */
+int pec_outbox_retry(const char *dir, const struct pec_outbox_sink *sink, unsigned *pending_r, struct pec_error *err);
 
 /* What a sweep did. */
 struct pec_outbox_sweep_counts {
