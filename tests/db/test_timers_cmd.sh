@@ -28,9 +28,10 @@ seed() {
   presa=NULL; consegna=NULL
   [ "$4" != - ] && presa="'$(ts $((T0 + $4)))'"
   [ "$5" != - ] && consegna="'$(ts $((T0 + $5)))'"
-  psql_q "INSERT INTO messages (identificativo, client_msgid, sender, subject, receipt_type, accepted_at, node)
+  psql_q "INSERT INTO messages (identificativo, client_msgid, sender, subject, receipt_type, accepted_at, node,
+                               queued_at)
           VALUES ('$1', '<c-$1@mua>', 'alice@pec-esempio.test', convert_to('prova $1', 'UTF8'), 'completa',
-                  '$(ts $T0)', 0)" || fail "seed message $1"
+                  '$(ts $T0)', 0, ${6:-'$(ts $T0)'})" || fail "seed message $1"
   psql_q "INSERT INTO recipients (identificativo, address, certified, header, relayed_at, presa_in_carico_at, consegna_at)
           VALUES ('$1', '$2', $3, 'to', '$(ts $T0)', $presa, $consegna)" || fail "seed recipient $1"
 }
@@ -39,6 +40,7 @@ seed m2@pec-esempio.test taken@pec-remoto.test true 3600 -        # presa in car
 seed m3@pec-esempio.test late@pec-remoto.test true - -            # consegna between 12 h and 24 h: 12 h only
 seed m4@pec-esempio.test ext@example.org false - -                # esterno: never
 seed m5@pec-esempio.test fast@pec-remoto.test true 60 120         # delivered at once: never
+seed m7@pec-esempio.test unqueued@pec-remoto.test true - - NULL   # certified, never queued: never (issue 12 #6)
 
 run() { "$PECCTL" timers run --config "$T_TMP/provider.conf" --now "$1" 2>&1; }
 sent_for() { grep -l "$1" "$T_TMP"/sent/*.eml 2>/dev/null | xargs -r grep -l "$2" | wc -l; }
@@ -64,8 +66,8 @@ grep -q "timers: 0 sent" <<<"$out" && ok || fail "nothing more after the 24 h no
 [ "$(sent_for 'taken@pec-remoto.test' 'entro 24 ore')" -eq 1 ] && ok || fail "m2: one 24 h notice"
 [ "$(sent_for 'late@pec-remoto.test' 'nelle prime 12 ore')" -eq 1 ] && ok || fail "m3: one 12 h notice"
 [ "$(sent_for 'late@pec-remoto.test' 'entro 24 ore')" -eq 0 ] && ok || fail "m3: no 24 h notice after consegna"
-[ "$(grep -l 'ext@example.org\|fast@pec-remoto.test' "$T_TMP"/sent/*.eml 2>/dev/null | wc -l)" -eq 0 ] && ok ||
-  fail "no notice for esterno or delivered recipients"
+[ "$(grep -l 'ext@example.org\|fast@pec-remoto.test\|unqueued@pec-remoto.test' "$T_TMP"/sent/*.eml 2>/dev/null | wc -l)" -eq 0 ] && ok ||
+  fail "no notice for esterno or delivered recipients, nor for a message Postfix never queued"
 for f in "$T_TMP"/sent/*.eml; do
   check "$(basename "$f"): signed" openssl smime -verify -in "$f" -CAfile "$T_TMP/pki/ca.pem" -out /dev/null
   grep -q "^X-Ricevuta: preavviso-errore-consegna" "$f" && ok || fail "$(basename "$f"): X-Ricevuta"

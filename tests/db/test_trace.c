@@ -679,6 +679,36 @@ static void test_timers(void)
         due_at(t, at + 10 * PEC_TRACE_NOTICE_LEASE, &l);
         CHECK(!has(&l, "L@pec.test", "l@pec-remoto.test", 12) && !has(&l, "L@pec.test", "m@pec-remoto.test", 12));
     }
+    /* issue 12 #6: a message certified at end of message but never queued by Postfix (no accettazione
+     * was ever emitted for it) gets no notices; once its accettazione is recorded, it does */
+    {
+        struct pec_trace_rcpt ru = { "u@pec-remoto.test", PEC_RCPT_CERTIFICATO, 0 };
+        struct pec_trace_message m;
+        struct pec_trace_event ev;
+
+        memset(&m, 0, sizeof(m));
+        m.identificativo = "U@pec.test";
+        m.sender = "m@pec.test";
+        m.accepted_at = T0;
+        m.rcpts = &ru;
+        m.n_rcpts = 1;
+        memset(&ev, 0, sizeof(ev));
+        ev.time = T0;
+        ev.type = PEC_TRACE_BUSTA_TRASPORTO;
+        ev.identificativo = "U@pec.test";
+        ev.sender = "m@pec.test";
+        ev.rcpts = &ru;
+        ev.n_rcpts = 1;
+        CHECK(pec_trace_accept(t, &m, &ev, 1, &err) == 0);
+        due_at(t, T0 + 13 * h, &l);
+        CHECK(!has(&l, "U@pec.test", "u@pec-remoto.test", 12));
+        CHECK(claim(t, 12, "U@pec.test", "u@pec-remoto.test", T0 + 13 * h) == 0);
+        ev.type = PEC_TRACE_ACCETTAZIONE;
+        ev.time = T0 + 1;
+        CHECK(pec_trace_record(t, &ev, 1, NULL, 0, &err) == 0);
+        due_at(t, T0 + 13 * h, &l);
+        CHECK(has(&l, "U@pec.test", "u@pec-remoto.test", 12));
+    }
     CHECK(pec_trace_verify(t, NULL, NULL, NULL, &err) == 0);
     pec_trace_free(&t);
     pec_trace_free(&t2);

@@ -170,6 +170,27 @@ static int insert_event(struct trace_conn *c, unsigned chain, long long seq, uns
     return res ? 0 : -1;
 }
 
+/* An accettazione (or a receipt refused for good) leaves only once its message is queued: the message
+ * row is confirmed then (004_queued_at.sql). */
+static const char SQL_QUEUED[] =
+    "UPDATE messages SET queued_at = to_timestamp($2::bigint) WHERE identificativo = $1 AND queued_at IS NULL";
+
+/* confirm_queued - queued_at of the message an emitted accettazione is about */
+static int confirm_queued(struct trace_conn *c, const struct pec_trace_event *ev, struct pec_error *err)
+{
+    struct trace_params p;
+    PGresult *res;
+
+    if ((ev->type != PEC_TRACE_ACCETTAZIONE && ev->type != PEC_TRACE_RICEVUTA_RIFIUTATA) || ev->identificativo == NULL)
+        return 0;
+    tp_init(&p);
+    tp_text(&p, ev->identificativo);
+    tp_int(&p, (long long)ev->time);
+    res = trace_exec(c, SQL_QUEUED, &p, 0, err);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
 /* trace_append_events - append events to one of this node's chains, inside the caller's transaction */
 int trace_append_events(struct pec_trace *t, struct trace_conn *c, const struct pec_trace_event *ev, size_t n,
                         struct pec_error *err)
@@ -188,7 +209,8 @@ int trace_append_events(struct pec_trace *t, struct trace_conn *c, const struct 
     for (i = 0; i < n; i++) {
         unsigned char next[TRACE_HASH_LEN];
 
-        if (insert_event(c, chain, ++seq, t->set.node, &ev[i], hash, next, err) < 0)
+        if (insert_event(c, chain, ++seq, t->set.node, &ev[i], hash, next, err) < 0 ||
+            confirm_queued(c, &ev[i], err) < 0)
             return -1;
         memcpy(hash, next, sizeof(hash));
     }

@@ -18,13 +18,13 @@ static const char SQL_LEASE_12H[] =
     " AND r.certified AND r.notice12_at IS NULL AND r.notice24_at IS NULL AND r.presa_in_carico_at IS NULL"
     " AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     " AND (r.notice12_leased_at IS NULL OR r.notice12_leased_at <= to_timestamp($3::bigint - $5::bigint))"
-    " AND m.accepted_at <= to_timestamp($3::bigint - $4::bigint)";
+    " AND m.queued_at IS NOT NULL AND m.accepted_at <= to_timestamp($3::bigint - $4::bigint)";
 static const char SQL_LEASE_24H[] =
     "UPDATE recipients r SET notice24_leased_at = to_timestamp($3::bigint) FROM messages m"
     " WHERE r.identificativo = $1 AND lower(r.address) = lower($2) AND m.identificativo = r.identificativo"
     " AND r.certified AND r.notice24_at IS NULL AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     " AND (r.notice24_leased_at IS NULL OR r.notice24_leased_at <= to_timestamp($3::bigint - $5::bigint))"
-    " AND m.accepted_at <= to_timestamp($3::bigint - $4::bigint)";
+    " AND m.queued_at IS NOT NULL AND m.accepted_at <= to_timestamp($3::bigint - $4::bigint)";
 /* sent: $3 = now; the lease is dropped with it */
 static const char SQL_SENT_12H[] =
     "UPDATE recipients SET notice12_at = to_timestamp($3::bigint), notice12_leased_at = NULL"
@@ -50,14 +50,14 @@ static const char SQL_DUE[] =
     " WHERE r.certified AND r.notice24_at IS NULL AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     "  AND r.notice12_at IS NULL AND r.presa_in_carico_at IS NULL"
     "  AND (r.notice12_leased_at IS NULL OR r.notice12_leased_at <= to_timestamp($1::bigint - $5::bigint))"
-    "  AND m.accepted_at <= to_timestamp($1::bigint - $2::bigint)"
+    "  AND m.queued_at IS NOT NULL AND m.accepted_at <= to_timestamp($1::bigint - $2::bigint)"
     " UNION ALL"
     " SELECT 24, r.identificativo, r.address, m.sender, m.client_msgid, m.subject, m.receipt_type,"
     "  m.accepted_at, r.header = 'cc'"
     " FROM recipients r JOIN messages m ON m.identificativo = r.identificativo"
     " WHERE r.certified AND r.notice24_at IS NULL AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     "  AND (r.notice24_leased_at IS NULL OR r.notice24_leased_at <= to_timestamp($1::bigint - $5::bigint))"
-    "  AND m.accepted_at <= to_timestamp($1::bigint - $3::bigint)"
+    "  AND m.queued_at IS NOT NULL AND m.accepted_at <= to_timestamp($1::bigint - $3::bigint)"
     ") d ORDER BY accepted_at, identificativo, address, kind LIMIT $4::bigint";
 
 struct claim_arg {
