@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "pec/log.h"
+#include "pec/clamd.h"
 #include "pec/runtime.h"
 
 /* pec_runtime_load - configuration, signer, trust, index, identifiers */
@@ -111,6 +112,16 @@ int pec_runtime_check(const struct pec_runtime *rt, enum pec_role role, int have
     if ((email == NULL || strcasecmp(email, cfg->service_address) != 0) && ++n)
         report(problem, ctx, cfg, "cert_file", "the certificate %s names %s in its rfc822Name, not the service "
                "address %s", cfg->cert_file, email ? email : "no address", cfg->service_address);
+    if (scans && cfg->clamd_socket != NULL) {
+        /* a clamd that cuts streams below max_message_size would tempfail every large message for ever */
+        struct pec_error e = { 0 };
+        int fits = pec_clamd_stream_fits(cfg->clamd_socket, (size_t)cfg->max_message_size, &e);
+        if (fits == 0 && ++n)
+            report(problem, ctx, cfg, "clamd_socket", "clamd at %s refuses streams of max_message_size (%llu bytes): "
+                   "set StreamMaxLength in clamd.conf to at least that", cfg->clamd_socket, cfg->max_message_size);
+        else if (fits < 0)
+            report(notice, ctx, cfg, "clamd_socket", "cannot check clamd's StreamMaxLength now: %s", e.msg);
+    }
     if (scans && cfg->clamd_socket == NULL && cfg->allow_unscanned)
         report(notice, ctx, cfg, "allow_unscanned", "allow_unscanned = yes: messages are NOT scanned for viruses");
     if (cfg->database == NULL && cfg->allow_untraced)

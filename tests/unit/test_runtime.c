@@ -6,7 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include "check.h"
+#include "pec/clamd.h"
 #include "pec/runtime.h"
 
 static char dir[] = "/tmp/pec-test-runtime.XXXXXX";
@@ -47,6 +53,45 @@ static void copy(const char *src, const char *name, mode_t mode)
     if (out)
         fclose(out);
     chmod(path, mode);
+}
+
+/* fake_clamd - a clamd on dir/clamd.sock whose StreamMaxLength is limit bytes, serving `serve` streams
+ * (a child process); returns its pid */
+static pid_t fake_clamd(size_t limit, int serve)
+{
+    struct sockaddr_un su = { .sun_family = AF_UNIX };
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    pid_t pid;
+
+    snprintf(su.sun_path, sizeof(su.sun_path), "%s/clamd.sock", dir);
+    unlink(su.sun_path);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&su, sizeof(su)) == 0 && listen(lfd, 4) == 0);
+    if ((pid = fork()) != 0) {
+        close(lfd);
+        return pid;
+    }
+    for (int i = 0; i < serve; i++) {
+        int fd = accept(lfd, NULL, NULL);
+        char cmd[10], chunk[65536];
+        size_t total = 0;
+        uint32_t be;
+        const char *reply = "stream: OK";
+
+        if (fd < 0 || read(fd, cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
+            _exit(1);
+        while (recv(fd, &be, 4, MSG_WAITALL) == 4 && ntohl(be) > 0) {
+            size_t n = ntohl(be);
+            if ((total += n) > limit) {
+                reply = "INSTREAM size limit exceeded. ERROR";
+                break;
+            }
+            if (recv(fd, chunk, n, MSG_WAITALL) != (ssize_t)n)
+                _exit(1);
+        }
+        (void)!write(fd, reply, strlen(reply) + 1);
+        close(fd);
+    }
+    _exit(0);
 }
 
 /* check - write a configuration with extra lines, load it, run the check for role */
@@ -93,8 +138,8 @@ int main(void)
     snprintf(full, sizeof(full), "trust_file = %s/ca.pem\ndatabase = \"dbname=pec\"\nclamd_socket = /run/clamd.ctl\n",
              dir);
 
-    /* everything there: every role serves */
-    CHECK(check(full, PEC_ROLE_RECEPTION, 1, &notices) == 0 && notices == 0);
+    /* everything there: every role serves (clamd is not running: its limit cannot be checked, said once) */
+    CHECK(check(full, PEC_ROLE_RECEPTION, 1, &notices) == 0 && notices == 1 && reported("StreamMaxLength"));
     CHECK(check(full, PEC_ROLE_ACCESS, 1, &notices) == 0);
     CHECK(check(full, PEC_ROLE_DELIVERY, 1, &notices) == 0);
     /* nothing but the signer: a verifying role has four problems, each named */
@@ -122,6 +167,26 @@ int main(void)
                                  "service_address = ricevute@pec-esempio.test\n", dir);
     CHECK(check(full, PEC_ROLE_ACCESS, 1, &notices) == 1 && reported("rfc822Name") &&
           reported("ricevute@pec-esempio.test"));
+    /* issue 12 #10: a clamd that cuts streams below max_message_size is a configuration error at start,
+     * and a message above its limit a clear INTERNAL error naming the setting, not a passing trouble */
+    {
+        char sock[600], big[3 * 65536], virus[64];
+        struct pec_error err = { 0 };
+        pid_t pid = fake_clamd(100000, 5);
+        int status;
+
+        snprintf(sock, sizeof(sock), "%s/clamd.sock", dir);
+        memset(big, 'x', sizeof(big));
+        CHECK(pec_clamd_stream_fits(sock, 50000, &err) == 1);
+        CHECK(pec_clamd_stream_fits(sock, 200000, &err) == 0);
+        CHECK(pec_clamd_scan(sock, big, sizeof(big), virus, sizeof(virus), &err) < 0 && err.cls == PEC_ERR_INTERNAL &&
+              strstr(err.msg, "StreamMaxLength") != NULL);
+        snprintf(full, sizeof(full), "trust_file = %s/ca.pem\nallow_untraced = yes\nclamd_socket = %s\n"
+                                     "max_message_size = 200000\n", dir, sock);
+        CHECK(check(full, PEC_ROLE_ACCESS, 1, &notices) == 1 && reported("provider.conf:8: clamd at") &&
+              reported("StreamMaxLength"));
+        CHECK(waitpid(pid, &status, 0) == pid);
+    }
     snprintf(full, sizeof(full), "rm -rf %s", dir);
     CHECK(system(full) == 0);
     return CHECK_DONE();
