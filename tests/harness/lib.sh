@@ -7,10 +7,11 @@ T_TMP_NAME=${T_TMP_NAME:-pec-harness}
 H_MILTER=$PEC_BUILD_DIR/milter/pec-milter
 H_EMITTER=$PEC_BUILD_DIR/emitter/pec-emitter
 
-# h_bg NAME COMMAND...: start a daemon in the background, logging to $T_TMP/NAME.log
+# h_bg NAME COMMAND...: start a daemon in the background, logging to $T_TMP/NAME.log (appended: a daemon
+# started again after a crash keeps the log of the one before)
 h_bg() {
   local name=$1; shift
-  "$@" >"$T_TMP/$name.log" 2>&1 &
+  "$@" >>"$T_TMP/$name.log" 2>&1 &
   track_pid $!
   echo $! > "$T_TMP/$name.pid"
   disown $!

@@ -14,7 +14,8 @@
 # strays.
 #
 # Set before n_net_start: N_SENDMAIL (sendmail binary of the provider config), N_INDEX_ONLY (domains in the index, not started), N_PEC=0 (plain Postfix + Dovecot: no milter, no plugin), N_CONF_EXTRA (more provider.conf lines), N_EXTRA_TRANSPORT (more transport map lines), N_REVOKE (providers whose certificates the CA revokes, CRL configured everywhere), N_CLAMD_SOCKET (clamd_socket of
-# both providers), N_TLS=0 (no TLS anywhere), N_USERS.
+# both providers), N_TLS=0 (no TLS anywhere), N_USERS, N_EMITTER_RETRY (pec-emitter -R), N_INJECT_EXTRA (more
+# "-o name=value" lines of the injection service; "%k" stands for the provider's short name).
 # Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
 # (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
@@ -94,6 +95,46 @@ n_psql() { local dom=$1; shift; pg_psql "$T_TMP/pg" "$N_PGPORT" "pec_$(n_key "$d
 n_pg_stop() { stop_tracked; pg_stop "$T_TMP/pg"; }
 
 # ---- one provider ------------------------------------------------------------------------------------
+# n_daemon DOMAIN NAME: start one of the provider's own daemons, emitter, milter-access or
+# milter-reception (again after a crash: same command line, log appended); its pid in $T_TMP/NAME-<key>.pid
+n_daemon() {
+  local k d
+  k=$(n_key "$1"); d=$T_TMP/net-$k
+  case $2 in
+    emitter) h_bg "emitter-$k" "$H_EMITTER" -c "$d/provider.conf" -l unix:"$d/run/emitter.sock" -g postfix \
+               ${N_EMITTER_RETRY:+-R "$N_EMITTER_RETRY"} ;;
+    milter-access) h_bg "milter-access-$k" "$H_MILTER" -c "$d/provider.conf" -r access -s unix:"$d/run/access.sock" -g postfix ;;
+    milter-reception) h_bg "milter-reception-$k" "$H_MILTER" -c "$d/provider.conf" -r reception -s unix:"$d/run/reception.sock" -g postfix ;;
+    *) echo "net: no daemon $2" >&2; return 1 ;;
+  esac
+}
+# n_pid DOMAIN NAME: the pid of one of those daemons, or of dovecot (empty when it never started)
+n_pid() { cat "$T_TMP/$2-$(n_key "$1").pid" 2>/dev/null; }
+# n_alive DOMAIN NAME: that daemon runs
+n_alive() { local p; p=$(n_pid "$1" "$2"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# n_postfix_start DOMAIN: start the provider's Postfix again (after a stop or a crash of its master)
+n_postfix_start() { postfix -c "$(n_get "$1" DIR)/postfix/etc" start >>"$(n_get "$1" DIR)/postfix/start.log" 2>&1; }
+# n_postfix_master DOMAIN: the pid of the provider's Postfix master (empty when it is not running)
+n_postfix_master() {
+  local p
+  p=$(tr -dc 0-9 < "$(n_get "$1" DIR)/postfix/queue/pid/master.pid" 2>/dev/null)
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+# n_lmtp_pids DOMAIN: the provider's running Dovecot LMTP processes (children of its dovecot master)
+n_lmtp_pids() {
+  local m
+  m=$(n_pid "$1" dovecot) && [ -n "$m" ] || return 0
+  ps -o pid=,comm= --ppid "$m" 2>/dev/null | awk '$2 == "lmtp" { print $1 }'
+}
+# n_pg_restart: start the cluster again after a crash or a stop (its port and folder unchanged)
+n_pg_restart() { pg_ctl_start "$T_TMP/pg" "$N_PGPORT"; }
+# n_pg_postmaster: the cluster's postmaster pid (empty when it is not running)
+n_pg_postmaster() {
+  local p
+  p=$(head -1 "$T_TMP/pg/data/postmaster.pid" 2>/dev/null)
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+
 # n_provider DOMAIN: write its configuration files (ports of every provider must be allocated first)
 n_alloc() {
   local dom=$1 k d
@@ -231,12 +272,9 @@ plugin {
 }
 CONF
   h_bg "dovecot-$k" dovecot -c "$d/dovecot/dovecot.conf" -F
-  # ---- our daemons ----
   # ---- our daemons: unix sockets of mode 0660 and group postfix in $d/run (root:postfix 0750) ----
   mkdir -p "$d/run"; chgrp postfix "$d/run"; chmod 750 "$d/run"
-  h_bg "emitter-$k" "$H_EMITTER" -c "$d/provider.conf" -l unix:"$d/run/emitter.sock" -g postfix
-  h_bg "milter-access-$k" "$H_MILTER" -c "$d/provider.conf" -r access -s unix:"$d/run/access.sock" -g postfix
-  h_bg "milter-reception-$k" "$H_MILTER" -c "$d/provider.conf" -r reception -s unix:"$d/run/reception.sock" -g postfix
+  n_daemon "$dom" emitter; n_daemon "$dom" milter-access; n_daemon "$dom" milter-reception
   # ---- Postfix ----
   local p=$d/postfix
   mkdir -p "$p/etc" "$p/queue" "$p/data"
@@ -300,7 +338,8 @@ pec-inject unix n - n - - smtpd
   -o syslog_name=postfix-$k/inject
   -o smtpd_milters=
   -o mynetworks=127.0.0.1/32
-  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_relay_restrictions=permit_mynetworks,reject${N_INJECT_EXTRA:+
+  ${N_INJECT_EXTRA//%k/$k}}
 CONF
     h_master_internal
   } > "$p/etc/master.cf"
