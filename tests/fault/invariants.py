@@ -64,8 +64,8 @@ def main():
         subs.append(rec)
     accepted = [s for s in subs if s.get("accepted") == "1"]
 
-    events = read_tsv(os.path.join(fdir, "events-a.tsv"), 4) + read_tsv(os.path.join(fdir, "events-b.tsv"), 4)
     events_a = read_tsv(os.path.join(fdir, "events-a.tsv"), 4)
+    events = events_a + read_tsv(os.path.join(fdir, "events-b.tsv"), 4)
     traced_msgids = {strip_id(e[2]) for e in events if e[2]}
     types_a = collections.defaultdict(set)  # identificativo -> event types at pec-a
     for e in events_a:
@@ -135,9 +135,9 @@ def main():
         if n > 1:
             for _ in range(n - 1):
                 bad("duplicate_deliveries", "%s holds %d copies of %s" % (key[0], n, key[1]))
-    for ident, r in notices:
-        if any(ident == k[1] and r == k[2] for k in consegne):
-            bad("false_notices", "timeout notice for %s %s whose consegna came" % (ident, r))
+    consegnati = {(ident, r) for (_, ident, r) in consegne}
+    for ident, r in notices & consegnati:
+        bad("false_notices", "timeout notice for %s %s whose consegna came" % (ident, r))
 
     for s in accepted:
         ident = ident_of.get(s["k"])

@@ -84,7 +84,6 @@ DAEMONS=("$A milter-access" "$A milter-reception" "$A emitter" "$B milter-access
 pg_kill() {
   local pm kids
   pm=$(n_pg_postmaster) || return 1
-  [ -n "$pm" ] || return 1
   kids=$(ps -o pid= --ppid "$pm")
   kill -9 "$pm" $kids 2>/dev/null
   wait_until 10 all_gone "$pm" $kids
