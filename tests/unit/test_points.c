@@ -33,6 +33,7 @@ struct world {
     struct pec_strv order;        /* this attempt's calls, by name */
     struct pec_strv edits;        /* this attempt's MTA edits (lost when the transaction fails) */
     struct pec_strv events;       /* trace events: "type id msgid" */
+    struct pec_strv updates;      /* recipient states: "state id address" */
     struct pec_strv sent;         /* submitted messages: "Message-ID" */
     struct pec_strv spool;        /* spooled entries: "key\nto\nfacts" per owed message */
     struct pec_strv mailbox;      /* stored copies: "id" */
@@ -56,7 +57,7 @@ static struct pec_delivery_ctx dctx;
 static void reset(void)
 {
     struct pec_strv *all[] = { &w.order, &w.edits, &w.events, &w.sent, &w.spool, &w.mailbox, &w.marks, &w.claims,
-                               &w.spool_quarantine };
+                               &w.spool_quarantine, &w.updates };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pec_strv_clear(all[i]);
@@ -213,6 +214,13 @@ static int fx_trace_record(void *ctx, const struct pec_trace_event *ev, size_t n
         return -1;
     for (size_t i = 0; i < n; i++)
         event(&ev[i]);
+    for (size_t i = 0; i < n_up; i++) {
+        char line[1024];
+
+        snprintf(line, sizeof(line), "%s %s %s", up[i].state == PEC_STATE_CONSEGNA ? "consegna"
+                 : up[i].state == PEC_STATE_ERRORE ? "errore" : "other", up[i].identificativo, up[i].address);
+        pec_strv_push(&w.updates, line);
+    }
     return 0;
 }
 
@@ -691,6 +699,13 @@ static void test_delivery(void)
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
     CHECK(w.mailbox.n == 1 && w.sent.n == 1 && count(&w.events, "avvenuta-consegna ") == 1);
+    /* the recipient's state moves with the receipt's event: a local sender's message gets no other */
+    {
+        char want[600];
+
+        snprintf(want, sizeof(want), "consegna pec1.consegna.1@" DOMAIN " %s", in.recipient);
+        CHECK(w.updates.n == 1 && strcmp(w.updates.v[0], want) == 0);
+    }
     pec_delivery_verdict_clear(&v);
     pec_buf_release(&busta);
 }

@@ -138,6 +138,8 @@ static int record(const struct run *r, struct pec_trace_event *ev, const char *n
     char b[7][400];
     struct pec_trace_rcpt rcpts[2] = { { store_text(r->in->recipient, b[0], 400), PEC_RCPT_CERTIFICATO, 0 },
                                        { store_text(notified, b[1], 400), PEC_RCPT_ESTERNO, 0 } };
+    struct pec_trace_update up = { 0 };
+    size_t n_up = 0;
     char *msgid = NULL;
     int rc = 0;
 
@@ -156,7 +158,20 @@ static int record(const struct run *r, struct pec_trace_event *ev, const char *n
     }
     ev->message_id = store_text(ev->message_id, b[5], 400);
     ev->receipt_type = store_text(ev->receipt_type, b[6], 400);
-    if (r->fx->trace_record(r->fx->ctx, ev, 1, NULL, 0, err) < 0) {
+    /* the recipient's state, for a message this provider accepted: its own receipt to a local sender is
+     * delivered here and never passes a reception point, so without this its 24 h notice would go out
+     * all the same; a remote sender's message has no recipient row here and the update changes nothing */
+    if (ev->type == PEC_TRACE_AVVENUTA_CONSEGNA || ev->type == PEC_TRACE_ERRORE_CONSEGNA ||
+        ev->type == PEC_TRACE_ERRORE_CONSEGNA_VIRUS) {
+        up.identificativo = ev->identificativo;
+        up.address = rcpts[0].address;
+        up.state = ev->type == PEC_TRACE_AVVENUTA_CONSEGNA ? PEC_STATE_CONSEGNA : PEC_STATE_ERRORE;
+        up.time = ev->time;
+        up.errore_code = ev->errore;
+        up.errore_text = ev->errore_esteso;
+        n_up = 1;
+    }
+    if (r->fx->trace_record(r->fx->ctx, ev, 1, n_up ? &up : NULL, n_up, err) < 0) {
         char why[sizeof(err->msg)];
         snprintf(why, sizeof(why), "%s", err->msg);
         pec_error_set(err, PEC_ERR_TEMPORARY, "trace store: %s event not recorded: %s",
