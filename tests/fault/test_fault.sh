@@ -195,13 +195,14 @@ k=$(next); submit $k alice "bob@$B" clamd-stopped >/dev/null; expect $k 4 "clamd
 start_clamd || bail "fakeclamd did not start again"
 
 # PostgreSQL slower than the statement timeout (5 s): a lock held 9 s on the table every write needs
-lock_db() { n_psql "$1" -c "BEGIN; LOCK TABLE chain_heads IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(9); COMMIT;" >/dev/null 2>&1 & echo $!; }
-p=$(lock_db $A); sleep 0.5; fault "pg-slow"
+# (started in this shell, not in $(...), so that `wait` can reap it)
+lock_db() { n_psql "$1" -c "BEGIN; LOCK TABLE chain_heads IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(9); COMMIT;" >/dev/null 2>&1 & LOCK_PID=$!; }
+lock_db $A; sleep 0.5; fault "pg-slow"
 k=$(next); submit $k alice "bob@$B" pg-slow-a >/dev/null; expect $k 4 "pec-a's trace store locked"
-wait "$p"
-p=$(lock_db $B); sleep 0.5; fault "pg-slow"
+wait "$LOCK_PID"
+lock_db $B; sleep 0.5; fault "pg-slow"
 k=$(next); submit $k alice "bob@$B,carol@$B" pg-slow-b >/dev/null; expect $k 2 "pec-a accepts while pec-b's trace store is locked"
-wait "$p"
+wait "$LOCK_PID"
 
 # ---- 3. recovery: all up, queues flushed until empty, then the timers at +13 h and +25 h ---------------
 recover || { n_dump_logs >&2; bail "the network did not come back"; }
