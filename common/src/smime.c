@@ -1128,6 +1128,20 @@ static void check_trust(const struct pec_trust *t, gnutls_pkcs7_t p7, const gnut
     info->trusted = 1;
 }
 
+/* key_readable - the certificate's public key imports: GnuTLS 3.7 leaks the key object it made when
+ * gnutls_pkcs7_verify_direct meets a signer key it cannot decode, once per hostile message */
+static int key_readable(gnutls_x509_crt_t crt)
+{
+    gnutls_pubkey_t pub;
+    int ok;
+
+    if (gnutls_pubkey_init(&pub) < 0)
+        pec_panic("gnutls_pubkey_init failed");
+    ok = gnutls_pubkey_import_x509(pub, crt, 0) == 0;
+    gnutls_pubkey_deinit(pub);
+    return ok;
+}
+
 /* verify_cms - integrity then trust of an imported SignedData; data NULL means embedded content */
 static void verify_cms(const struct pec_trust *trust, gnutls_pkcs7_t p7, const gnutls_datum_t *data,
                        time_t now, struct pec_sig_info *info)
@@ -1156,6 +1170,12 @@ static void verify_cms(const struct pec_trust *trust, gnutls_pkcs7_t p7, const g
         return;
     }
     describe_signer(signer, info);
+    if (!key_readable(signer)) {
+        info->status = PEC_SIG_INVALID;
+        snprintf(info->reason, sizeof(info->reason), "signer certificate has an unreadable public key");
+        gnutls_x509_crt_deinit(signer);
+        return;
+    }
 
     r = gnutls_pkcs7_verify_direct(p7, signer, 0, data, VERIFY_FLAGS);
     if (r < 0) {
