@@ -115,6 +115,9 @@ static void parse_ctype(struct ctype *ct, const char *v, size_t n)
     int quoted = 0;
 
     ct->n++;
+    /* a NUL ends the value for a C-string parser and not for us: no boundary read here is certain */
+    if (n > 0 && memchr(v, '\0', n) != NULL)
+        ct->unsure = 1;
     while (p < e && ws(*p))
         p++;
     for (t = p; p < e && *p != '/' && *p != ';' && *p != '(' && !ws(*p); p++)
