@@ -18,12 +18,13 @@ trap 'rm -rf "$TMP"' EXIT
 
 # put TARGET FILE...: copy each file into the target's corpus under its content's name
 put() {
-    local target=$1 f
+    local target=$1 f dest
     shift
     mkdir -p "$OUT/$target"
     for f in "$@"; do
         [ -f "$f" ] && [ -s "$f" ] || continue
-        cp "$f" "$OUT/$target/$(sha1sum <"$f" | cut -c1-40)"
+        dest=$OUT/$target/$(sha1sum <"$f" | cut -c1-40)
+        [ -e "$dest" ] || { cp "$f" "$dest" && chmod 644 "$dest"; }
     done
 }
 
