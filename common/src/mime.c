@@ -620,6 +620,43 @@ static int stray_angle(const char *s)
     return 0;
 }
 
+/* spec_before_angle - an unquoted '@' and then a '<' in one address ("a@b <c@d>", "Per conto di: x@y <p@q>"):
+ * no mailbox is written so (a display name holds no '@'), and GMime's strict address parser leaks memory
+ * on it (3.2.13), so such a value must not reach it either */
+static int spec_before_angle(const char *s)
+{
+    int quoted = 0, comment = 0, literal = 0, angle = 0, at = 0;
+
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+        } else if (quoted) {
+            quoted = *s != '"';
+        } else if (comment) {
+            comment += *s == '(' ? 1 : *s == ')' ? -1 : 0;
+        } else if (literal) {
+            literal = *s != ']';
+        } else if (angle) {
+            angle = *s != '>';
+        } else if (*s == '"') {
+            quoted = 1;
+        } else if (*s == '(') {
+            comment = 1;
+        } else if (*s == '[') {
+            literal = 1;
+        } else if (*s == '<') {
+            if (at)
+                return 1;
+            angle = 1;
+        } else if (*s == '@') {
+            at = 1;
+        } else if (*s == ',' || *s == ':' || *s == ';') {
+            at = 0; /* the next address, or the members of a group */
+        }
+    }
+    return 0;
+}
+
 /* pec_addr_list_parse - bare addresses of a header value */
 int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_error *err)
 {
@@ -630,7 +667,7 @@ int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_erro
     /* a blank value (an empty Cc:) holds no address; GMime would call it unparseable */
     if (value[strspn(value, " \t\r\n")] == '\0')
         return 0;
-    if (stray_angle(value)) {
+    if (stray_angle(value) || spec_before_angle(value)) {
         pec_error_set(err, PEC_ERR_INVALID, "not an address list: \"%.200s\"", value);
         return -1;
     }

@@ -65,6 +65,9 @@ static void test_valid(void)
         static const char *const q[] = { "a@b.test" };
         expect_list("\"x > y\" <a@b.test>", 1, q); /* '>' inside quotes and comments is no stray */
         expect_list("a@b.test (x>y)", 1, q);
+        /* an '@' before the angle-addr is fine quoted, in a comment or in the previous address */
+        expect_list("\"Per conto di: x@y.test\" <a@b.test>", 1, q);
+        expect_list("(x@y.test) A <a@b.test>", 1, q);
     }
 }
 
@@ -82,6 +85,8 @@ static void test_invalid(void)
     expect_invalid("<<>>");
     expect_invalid("a>");
     expect_invalid("Gruppo: a>, b@c.test;");
+    expect_invalid("a@b.test <c@d.test>");
+    expect_invalid("Per conto di: x@y.test <p@q.test>");
 }
 
 /* test_domain - the part after the last @ */
