@@ -11,23 +11,29 @@
 #include "pec/access.h"
 #include "pec/config.h"
 
-static const struct pec_config *fuzz_cfg;
+#ifndef PEC_FUZZ_SIGNER_DIR
+#define PEC_FUZZ_SIGNER_DIR "."
+#endif
 
-/* LLVMFuzzerInitialize - a configuration for the golden provider, its signer and index, once */
+static const struct pec_config *fuzz_cfg;
+static struct pec_signer *fuzz_fast_signer;
+
+/* LLVMFuzzerInitialize - the golden provider's configuration and index, with the ECDSA signer the build
+ * made (tests/fuzz/CMakeLists.txt: RSA signing was most of the time of a run), once */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    const char *cert = PEC_FUZZ_SIGNER_DIR "/signer.pem", *key = PEC_FUZZ_SIGNER_DIR "/signer.key";
     struct pec_buf text = PEC_BUF_INIT;
     struct pec_error err = { 0 };
-    char cert[4096], key[4096];
 
     fuzz_fixture();
     pec_buf_printf(&text,
                    "provider_name = \"" FUZZ_PROVIDER "\"\nmail_domain = " FUZZ_DOMAIN "\n"
                    "managed_domains = " FUZZ_DOMAIN "\ncert_file = %s\nkey_file = %s\n"
                    "max_recipients = 20\nmax_message_size = 1048576\n",
-                   fuzz_path(cert, sizeof(cert), "tests/data/golden-pki/provider.pem"),
-                   fuzz_path(key, sizeof(key), "tests/data/golden-pki/provider.key"));
-    if ((fuzz_cfg = pec_config_parse(text.data, text.len, "fuzz.conf", &err)) == NULL) {
+                   cert, key);
+    if ((fuzz_cfg = pec_config_parse(text.data, text.len, "fuzz.conf", &err)) == NULL ||
+        (fuzz_fast_signer = pec_signer_load(cert, key, NULL, &err)) == NULL) {
         fprintf(stderr, "fuzz_access: %s\n", err.msg);
         exit(1);
     }
@@ -113,6 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pec_error err = { 0 };
     char *login, *from, *line, *virus = NULL;
     size_t pos = 0, chunk;
+
+    iss.signer = fuzz_fast_signer;
 
     login = next_line(data, size, &pos);
     from = next_line(data, size, &pos);
