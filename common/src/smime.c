@@ -915,6 +915,20 @@ static int names_signer(gnutls_x509_crt_t crt, const gnutls_pkcs7_signature_info
     return 0;
 }
 
+/* key_readable - the certificate's public key imports: GnuTLS 3.7 leaks the key object it made when
+ * gnutls_pkcs7_verify_direct meets a signer key it cannot decode, once per hostile message */
+static int key_readable(gnutls_x509_crt_t crt)
+{
+    gnutls_pubkey_t pub;
+    int ok;
+
+    if (gnutls_pubkey_init(&pub) < 0)
+        pec_panic("gnutls_pubkey_init failed");
+    ok = gnutls_pubkey_import_x509(pub, crt, 0) == 0;
+    gnutls_pubkey_deinit(pub);
+    return ok;
+}
+
 /* find_signer - the embedded certificate named by the SignerInfo; when none is named properly, any
  * embedded certificate whose key verifies the signature (some producers write odd SignerIdentifiers) */
 static gnutls_x509_crt_t find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *si,
@@ -930,7 +944,8 @@ static gnutls_x509_crt_t find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signa
             if (crt == NULL)
                 continue;
             if (pass == 0 ? names_signer(crt, si)
-                          : gnutls_pkcs7_verify_direct(p7, crt, 0, data, VERIFY_FLAGS) == 0)
+                          : key_readable(crt) &&
+                                gnutls_pkcs7_verify_direct(p7, crt, 0, data, VERIFY_FLAGS) == 0)
                 return crt;
             gnutls_x509_crt_deinit(crt);
         }
@@ -1126,20 +1141,6 @@ static void check_trust(const struct pec_trust *t, gnutls_pkcs7_t p7, const gnut
     if (!chain_valid_at(t, p7, signer, now, info->reason, sizeof(info->reason)))
         return;
     info->trusted = 1;
-}
-
-/* key_readable - the certificate's public key imports: GnuTLS 3.7 leaks the key object it made when
- * gnutls_pkcs7_verify_direct meets a signer key it cannot decode, once per hostile message */
-static int key_readable(gnutls_x509_crt_t crt)
-{
-    gnutls_pubkey_t pub;
-    int ok;
-
-    if (gnutls_pubkey_init(&pub) < 0)
-        pec_panic("gnutls_pubkey_init failed");
-    ok = gnutls_pubkey_import_x509(pub, crt, 0) == 0;
-    gnutls_pubkey_deinit(pub);
-    return ok;
 }
 
 /* verify_cms - integrity then trust of an imported SignedData; data NULL means embedded content */
