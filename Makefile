@@ -3,6 +3,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_TIME  ?= 600
+FUZZ_RUNS  ?=
 FUZZ_TARGETS = message daticert index_ldif index_p7m config access
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
@@ -45,12 +46,13 @@ fuzz-build: deps
 test-fuzz: fuzz-build
 	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
 
-# Each target for FUZZ_TIME seconds (make fuzz FUZZ_TIME=3600), its corpus growing from run to run under
-# $(BUILD_FUZZ)/corpus/; a crash, leak or timeout stops it with the input under $(BUILD_FUZZ)/artifacts/.
+# Each target for FUZZ_TIME seconds (make fuzz FUZZ_TIME=3600) or FUZZ_RUNS executions if that comes
+# first, its corpus growing from run to run under $(BUILD_FUZZ)/corpus/; a crash, leak or timeout stops it
+# with the input under $(BUILD_FUZZ)/artifacts/.  FUZZ_TARGETS="message access" picks some.
 fuzz: fuzz-build
 	tests/fuzz/seed.sh $(BUILD_FUZZ)/common/pecctl $(BUILD_FUZZ)/seeds
 	@for t in $(FUZZ_TARGETS); do \
-	  tests/fuzz/run.sh $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t $$t $(FUZZ_TIME) $(BUILD_FUZZ)/corpus/$$t \
+	  PEC_FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t $$t $(FUZZ_TIME) $(BUILD_FUZZ)/corpus/$$t \
 	    $(BUILD_FUZZ)/seeds/$$t || exit 1; \
 	done
 
