@@ -4,7 +4,8 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_TIME  ?= 600
 FUZZ_RUNS  ?=
-FUZZ_TARGETS = message daticert index_ldif index_p7m config access
+# every tests/fuzz/fuzz_<name>.c is a target (tests/fuzz/CMakeLists.txt builds the same list)
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
