@@ -657,6 +657,43 @@ static int spec_before_angle(const char *s)
     return 0;
 }
 
+/* separator_in_angle - an unquoted ',' or ';' inside an angle-addr past its obsolete route ("<a,b@c>",
+ * "g: <a@b;c>;"): a special that no addr-spec holds, and GMime's strict parser leaks memory on it (3.2.13) */
+static int separator_in_angle(const char *s)
+{
+    int quoted = 0, comment = 0, literal = 0, angle = 0, route = 0;
+
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+        } else if (quoted) {
+            quoted = *s != '"';
+        } else if (comment) {
+            comment += *s == '(' ? 1 : *s == ')' ? -1 : 0;
+        } else if (literal) {
+            literal = *s != ']';
+        } else if (*s == '"') {
+            quoted = 1;
+        } else if (*s == '(') {
+            comment = 1;
+        } else if (*s == '[') {
+            literal = 1;
+        } else if (*s == '<') {
+            angle = 1;
+            route = s[strspn(s + 1, " \t\r\n") + 1] == '@'; /* "<@a,@b:x@y>" lists hosts before the ':' */
+        } else if (!angle) {
+            continue;
+        } else if (*s == '>') {
+            angle = 0;
+        } else if (route && *s == ':') {
+            route = 0;
+        } else if (!route && (*s == ',' || *s == ';')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* pec_addr_list_parse - bare addresses of a header value */
 int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_error *err)
 {
@@ -667,7 +704,7 @@ int pec_addr_list_parse(const char *value, struct pec_strv *out, struct pec_erro
     /* a blank value (an empty Cc:) holds no address; GMime would call it unparseable */
     if (value[strspn(value, " \t\r\n")] == '\0')
         return 0;
-    if (stray_angle(value) || spec_before_angle(value)) {
+    if (stray_angle(value) || spec_before_angle(value) || separator_in_angle(value)) {
         pec_error_set(err, PEC_ERR_INVALID, "not an address list: \"%.200s\"", value);
         return -1;
     }

@@ -68,6 +68,9 @@ static void test_valid(void)
         /* an '@' before the angle-addr is fine quoted, in a comment or in the previous address */
         expect_list("\"Per conto di: x@y.test\" <a@b.test>", 1, q);
         expect_list("(x@y.test) A <a@b.test>", 1, q);
+        /* ',' is fine quoted, in a comment or in an obsolete route */
+        expect_list("\"Rossi, A\" <a@b.test>, (c,d) <a@b.test>", 2, (const char *const[]){ "a@b.test", "a@b.test" });
+        expect_list("<@r1.test,@r2.test:a@b.test>", 1, q);
     }
 }
 
@@ -87,6 +90,10 @@ static void test_invalid(void)
     expect_invalid("Gruppo: a>, b@c.test;");
     expect_invalid("a@b.test <c@d.test>");
     expect_invalid("Per conto di: x@y.test <p@q.test>");
+    expect_invalid("<a@b,c.test>"); /* a list separator inside an angle-addr */
+    expect_invalid("\"x\" <a,b@c.test>");
+    expect_invalid("Gruppo: <a@b;c.test>;");
+    expect_invalid("a@b.test, <c@d;e.test>");
 }
 
 /* test_domain - the part after the last @ */
