@@ -39,19 +39,23 @@ ldifs=("$TMP"/ex/index.ldif "$SRC"/tests/golden/messages/index.ldif.ref "$SRC"/t
 put index_ldif "${ldifs[@]}"
 put index_p7m "$SRC"/tests/fuzz/regress/index_p7m/*
 put access "$SRC"/tests/fuzz/regress/access/*
+put address "$SRC"/tests/fuzz/regress/address/*
 
 # the daticert.xml of every message, and every message as a submission whose envelope matches its
 # From, To and Cc (so the access point's checks pass and it signs a busta)
 python3 - "$TMP/derived" "${messages[@]}" <<'PY'
 import email, email.policy, email.utils, os, sys
 out = sys.argv[1]
-os.makedirs(out + "/daticert"); os.makedirs(out + "/access")
+os.makedirs(out + "/daticert"); os.makedirs(out + "/access"); os.makedirs(out + "/address")
 for i, path in enumerate(sys.argv[2:]):
     raw = open(path, "rb").read()
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     for part in msg.walk():
         if part.get_filename() == "daticert.xml":
             open("%s/daticert/%d-%s" % (out, i, id(part)), "wb").write(part.get_payload(decode=True) or b"")
+    for name in ("From", "To", "Cc", "Reply-To"):
+        for k, value in enumerate(msg.get_all(name, [])):
+            open("%s/address/%d-%s-%d" % (out, i, name, k), "wb").write(str(value).encode("utf-8", "surrogateescape"))
     sender = email.utils.parseaddr(msg.get("From", ""))[1]
     rcpts = [a for _, a in email.utils.getaddresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if a]
     env = "\n".join([sender, sender] + rcpts) + "\n\n"
@@ -59,6 +63,7 @@ for i, path in enumerate(sys.argv[2:]):
 PY
 put daticert "$TMP"/derived/daticert/*
 put access "$TMP"/derived/access/*
+put address "$TMP"/derived/address/*
 
 # signed indexes: every LDIF seed as a CMS SignedData embedding it, by the golden provider
 for f in "${ldifs[@]}"; do

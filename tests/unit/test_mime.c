@@ -94,6 +94,14 @@ static void test_invalid(void)
     expect_invalid("\"x\" <a,b@c.test>");
     expect_invalid("Gruppo: <a@b;c.test>;");
     expect_invalid("a@b.test, <c@d;e.test>");
+    expect_invalid(":t(;i>"); /* left open: a comment, a quote, a domain literal, an angle-addr */
+    expect_invalid("\"Rossi <a@b.test>");
+    expect_invalid("a@[1.2.3.4");
+    expect_invalid("A <a@b.test");
+    expect_invalid("<<a@b.test>>");
+    expect_invalid("a@b.test;c@d.test"); /* GMime drops the bad part and returns the rest */
+    expect_invalid("a@b.test c@d.test"); /* no ',' between two addresses */
+    expect_invalid(":a\";t>\""); /* GMime goes on from the ';' inside the quotes */
 }
 
 /* test_domain - the part after the last @ */
