@@ -1,10 +1,15 @@
 # Top-level entry points.  `make test` is what CI runs (.ci/run); every target installs what it needs.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_TIME  ?= 600
+FUZZ_RUNS  ?=
+# every tests/fuzz/fuzz_<name>.c is a target (tests/fuzz/CMakeLists.txt builds the same list)
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test test-unit test-asan clean demo bench e2e
+.PHONY: all deps build test test-unit test-asan test-fuzz fuzz fuzz-build clean demo bench e2e
 
 all: build
 
@@ -15,10 +20,12 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The whole suite, then the unit tests again under AddressSanitizer + UBSan.
+# The whole suite, then the unit tests again under AddressSanitizer + UBSan, then each fuzz target for
+# a short bounded time (label fuzz, about a minute in all).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -30,6 +37,25 @@ test-asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) -L unit
+
+# The core and the libFuzzer targets, built with clang, ASan and UBSan (tests/fuzz/).
+fuzz-build: deps
+	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPEC_FUZZ=ON
+	cmake --build $(BUILD_FUZZ) -j$(JOBS)
+
+# Label fuzz: each target PEC_FUZZ_CTEST_TIME seconds (10) from a fresh corpus, so CI finds regressions.
+test-fuzz: fuzz-build
+	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
+
+# Each target for FUZZ_TIME seconds (make fuzz FUZZ_TIME=3600) or FUZZ_RUNS executions if that comes
+# first, its corpus growing from run to run under $(BUILD_FUZZ)/corpus/; a crash, leak or timeout stops it
+# with the input under $(BUILD_FUZZ)/artifacts/.  FUZZ_TARGETS="message access" picks some.
+fuzz: fuzz-build
+	tests/fuzz/seed.sh $(BUILD_FUZZ)/common/pecctl $(BUILD_FUZZ)/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  PEC_FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t $$t $(FUZZ_TIME) $(BUILD_FUZZ)/corpus/$$t \
+	    $(BUILD_FUZZ)/seeds/$$t || exit 1; \
+	done
 
 # Two PEC providers on this machine, the README's scenarios through them (scripts/demo.sh; needs root).
 demo: build
@@ -44,4 +70,4 @@ bench: build
 	bench/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config python3 libmilter-dev libgmime-3.0-dev libxml2-dev libxml2-utils
             libgnutls28-dev gnutls-bin libpq-dev openssl)
 test_pkgs=(postgresql postfix postfix-pgsql dovecot-core dovecot-lmtpd dovecot-imapd dovecot-dev dovecot-sieve
-           libmilter-dev miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl clamav-daemon faketime iproute2 procps)
+           libmilter-dev miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl clamav-daemon faketime iproute2 procps
+           clang libclang-rt-dev)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

@@ -447,16 +447,19 @@ int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, stru
     v->when = now;
     pec_idgen_next(t->ctx->issuer->ids, now, v->identificativo);
     failed = run_checks(t, virus, detail, sizeof(detail));
-    if (failed != PEC_CHECK_NONE)
-        return refuse(t, failed, virus, detail, v, err);
-    if ((rc = accept(t, v, detail, sizeof(detail), err)) != 1)
-        return rc;
-    /* the original fits, its busta would not: refused like any other formal exception */
-    snprintf(id, sizeof(id), "%s", v->identificativo);
-    pec_access_verdict_clear(v);
-    v->when = now;
-    snprintf(v->identificativo, sizeof(v->identificativo), "%s", id);
-    return refuse(t, PEC_CHECK_LIMITS, NULL, detail, v, err);
+    if (failed != PEC_CHECK_NONE) {
+        rc = refuse(t, failed, virus, detail, v, err);
+    } else if ((rc = accept(t, v, detail, sizeof(detail), err)) == 1) {
+        /* the original fits, its busta would not: refused like any other formal exception */
+        snprintf(id, sizeof(id), "%s", v->identificativo);
+        pec_access_verdict_clear(v);
+        v->when = now;
+        snprintf(v->identificativo, sizeof(v->identificativo), "%s", id);
+        rc = refuse(t, PEC_CHECK_LIMITS, NULL, detail, v, err);
+    }
+    if (rc < 0) /* the caller tempfails and has nothing half-built to free */
+        pec_access_verdict_clear(v);
+    return rc;
 }
 
 /* pec_access_verdict_clear - free and zero */

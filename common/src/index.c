@@ -318,6 +318,11 @@ static int provider_collect(struct pec_provider *p, const struct entry *e, struc
 
         if (a->value.len == 0)
             continue;
+        /* text values are used as C strings: a NUL would cut "pec.it\0x" to another domain silently */
+        if (strcmp(a->name, "providercertificate") != 0 && memchr(a->value.data, '\0', a->value.len) != NULL) {
+            pec_error_set(err, PEC_ERR_INVALID, "index entry \"%s\": %s holds a NUL byte", p->dn, a->name);
+            return -1;
+        }
         if (strcmp(a->name, "manageddomains") == 0) {
             p->domains = xgrow(p->domains, p->n_domains, &cap_d, sizeof(*p->domains));
             p->domains[p->n_domains++] = lower_dup(a->value.data);

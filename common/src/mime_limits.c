@@ -112,9 +112,12 @@ static void take_boundary(struct ctype *ct, const char *v, const char *e)
 static void parse_ctype(struct ctype *ct, const char *v, size_t n)
 {
     const char *p = v, *e = v + n, *t;
-    int quoted = 0;
+    int quoted = 0, commented = 0;
 
     ct->n++;
+    /* a NUL ends the value for a C-string parser and not for us: no boundary read here is certain */
+    if (n > 0 && memchr(v, '\0', n) != NULL)
+        ct->unsure = 1;
     while (p < e && ws(*p))
         p++;
     for (t = p; p < e && *p != '/' && *p != ';' && *p != '(' && !ws(*p); p++)
@@ -144,11 +147,14 @@ static void parse_ctype(struct ctype *ct, const char *v, size_t n)
             quoted = 1;
             continue;
         }
-        if (*p == '(') { /* comments: read the words anywhere, and trust no boundary */
-            ct->unsure = 1;
-            ct->multipart |= has_ci(v, n, "multipart");
-            ct->message |= has_ci(v, n, "message");
-            ct->digest |= has_ci(v, n, "digest");
+        if (*p == '(') { /* comments: read the words anywhere (once: the whole value), and trust no boundary */
+            if (!commented) {
+                ct->unsure = 1;
+                ct->multipart |= has_ci(v, n, "multipart");
+                ct->message |= has_ci(v, n, "message");
+                ct->digest |= has_ci(v, n, "digest");
+                commented = 1;
+            }
             continue;
         }
         if (*p != ';')

@@ -915,6 +915,20 @@ static int names_signer(gnutls_x509_crt_t crt, const gnutls_pkcs7_signature_info
     return 0;
 }
 
+/* key_readable - the certificate's public key imports: GnuTLS 3.7 leaks the key object it made when
+ * gnutls_pkcs7_verify_direct meets a signer key it cannot decode, once per hostile message */
+static int key_readable(gnutls_x509_crt_t crt)
+{
+    gnutls_pubkey_t pub;
+    int ok;
+
+    if (gnutls_pubkey_init(&pub) < 0)
+        pec_panic("gnutls_pubkey_init failed");
+    ok = gnutls_pubkey_import_x509(pub, crt, 0) == 0;
+    gnutls_pubkey_deinit(pub);
+    return ok;
+}
+
 /* find_signer - the embedded certificate named by the SignerInfo; when none is named properly, any
  * embedded certificate whose key verifies the signature (some producers write odd SignerIdentifiers) */
 static gnutls_x509_crt_t find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signature_info_st *si,
@@ -930,7 +944,8 @@ static gnutls_x509_crt_t find_signer(gnutls_pkcs7_t p7, const gnutls_pkcs7_signa
             if (crt == NULL)
                 continue;
             if (pass == 0 ? names_signer(crt, si)
-                          : gnutls_pkcs7_verify_direct(p7, crt, 0, data, VERIFY_FLAGS) == 0)
+                          : key_readable(crt) &&
+                                gnutls_pkcs7_verify_direct(p7, crt, 0, data, VERIFY_FLAGS) == 0)
                 return crt;
             gnutls_x509_crt_deinit(crt);
         }
@@ -1156,6 +1171,12 @@ static void verify_cms(const struct pec_trust *trust, gnutls_pkcs7_t p7, const g
         return;
     }
     describe_signer(signer, info);
+    if (!key_readable(signer)) {
+        info->status = PEC_SIG_INVALID;
+        snprintf(info->reason, sizeof(info->reason), "signer certificate has an unreadable public key");
+        gnutls_x509_crt_deinit(signer);
+        return;
+    }
 
     r = gnutls_pkcs7_verify_direct(p7, signer, 0, data, VERIFY_FLAGS);
     if (r < 0) {

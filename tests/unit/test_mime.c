@@ -65,6 +65,12 @@ static void test_valid(void)
         static const char *const q[] = { "a@b.test" };
         expect_list("\"x > y\" <a@b.test>", 1, q); /* '>' inside quotes and comments is no stray */
         expect_list("a@b.test (x>y)", 1, q);
+        /* an '@' before the angle-addr is fine quoted, in a comment or in the previous address */
+        expect_list("\"Per conto di: x@y.test\" <a@b.test>", 1, q);
+        expect_list("(x@y.test) A <a@b.test>", 1, q);
+        /* ',' is fine quoted, in a comment or in an obsolete route */
+        expect_list("\"Rossi, A\" <a@b.test>, (c,d) <a@b.test>", 2, (const char *const[]){ "a@b.test", "a@b.test" });
+        expect_list("<@r1.test,@r2.test:a@b.test>", 1, q);
     }
 }
 
@@ -82,6 +88,20 @@ static void test_invalid(void)
     expect_invalid("<<>>");
     expect_invalid("a>");
     expect_invalid("Gruppo: a>, b@c.test;");
+    expect_invalid("a@b.test <c@d.test>");
+    expect_invalid("Per conto di: x@y.test <p@q.test>");
+    expect_invalid("<a@b,c.test>"); /* a list separator inside an angle-addr */
+    expect_invalid("\"x\" <a,b@c.test>");
+    expect_invalid("Gruppo: <a@b;c.test>;");
+    expect_invalid("a@b.test, <c@d;e.test>");
+    expect_invalid(":t(;i>"); /* left open: a comment, a quote, a domain literal, an angle-addr */
+    expect_invalid("\"Rossi <a@b.test>");
+    expect_invalid("a@[1.2.3.4");
+    expect_invalid("A <a@b.test");
+    expect_invalid("<<a@b.test>>");
+    expect_invalid("a@b.test;c@d.test"); /* GMime drops the bad part and returns the rest */
+    expect_invalid("a@b.test c@d.test"); /* no ',' between two addresses */
+    expect_invalid(":a\";t>\""); /* GMime goes on from the ';' inside the quotes */
 }
 
 /* test_domain - the part after the last @ */

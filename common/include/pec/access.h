@@ -92,7 +92,7 @@ struct pec_access_verdict {
 
 /* pec_access_end - run the checks at end of message; on success build and sign the busta and the
  * acceptance.  Returns 0 with *v filled (any action), -1 with err on internal failure (adapter: tempfail,
- * never accept uncertified mail).  virus: name of a virus the adapter's scanner found, or NULL. */
+ * never accept uncertified mail; *v is left empty).  virus: name of a virus the adapter's scanner found, or NULL. */
 int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, struct pec_access_verdict *v,
                    struct pec_error *err);
 void pec_access_verdict_clear(struct pec_access_verdict *v);
