@@ -19,55 +19,6 @@
 
 #ifndef PEC_FUZZ_SRC_DIR
 #define PEC_FUZZ_SRC_DIR "."
-/* fuzz_index_walk - every lookup on a parsed index, and one property: each provider rendered back to LDIF
- * parses to the same name, receipt address and domains (pecctl example and the tests write indexes so) */
-static inline void fuzz_index_walk(const struct pec_index *idx)
-{
-    struct pec_error err = { 0 };
-
-    for (size_t i = 0; i < pec_index_count(idx); i++) {
-        const struct pec_provider *p = pec_index_at(idx, i), *q;
-        const char **domains = calloc(pec_provider_domain_count(p) + 1, sizeof(*domains));
-        struct pec_buf ldif = PEC_BUF_INIT;
-        struct pec_index *again;
-        const void *der = NULL;
-        size_t der_len = 0;
-
-        if (domains == NULL)
-            abort();
-        for (size_t k = 0; k < pec_provider_domain_count(p); k++) {
-            domains[k] = pec_provider_domain_at(p, k);
-            if (!pec_provider_manages(p, domains[k]) || pec_index_by_domain(idx, domains[k]) == NULL)
-                abort();
-        }
-        if (pec_provider_certificate_count(p) > 0)
-            der = pec_provider_certificate_at(p, 0, &der_len);
-        if (der != NULL && pec_provider_has_certificate(p, der, der_len) != 1)
-            abort();
-        (void)pec_provider_unit(p);
-        (void)pec_provider_ldif_url(p);
-        pec_index_render_entry(&ldif, pec_provider_name(p), der, der_len, pec_provider_mail_receipt(p), domains,
-                               pec_provider_domain_count(p));
-        if ((again = pec_index_parse_ldif(ldif.data, ldif.len, &err)) == NULL) {
-            fprintf(stderr, "rendered entry does not parse: %s\n%.*s", err.msg, (int)ldif.len, ldif.data);
-            abort();
-        }
-        q = pec_index_at(again, 0);
-        if (pec_index_count(again) != 1 || strcmp(pec_provider_name(q), pec_provider_name(p)) != 0 ||
-            strcmp(pec_provider_mail_receipt(q), pec_provider_mail_receipt(p)) != 0 ||
-            pec_provider_domain_count(q) != pec_provider_domain_count(p)) {
-            fprintf(stderr, "rendered entry reads back differently:\n%.*s", (int)ldif.len, ldif.data);
-            abort();
-        }
-        for (size_t k = 0; k < pec_provider_domain_count(p); k++)
-            if (strcmp(pec_provider_domain_at(q, k), domains[k]) != 0)
-                abort();
-        pec_index_free(&again);
-        pec_buf_release(&ldif);
-        free(domains);
-    }
-}
-
 #endif
 
 #define FUZZ_NOW ((time_t)1795417200) /* 23/11/2026 08:00:00 +0100: inside the golden certificate's validity */
