@@ -9,7 +9,7 @@ FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test test-unit test-asan test-fuzz fuzz fuzz-build clean demo bench e2e
+.PHONY: all deps deb build test test-unit test-asan test-fuzz test-trixie demo-trixie fuzz fuzz-build clean demo bench e2e
 
 all: build
 
@@ -26,6 +26,15 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-fuzz
+
+# `make test` again inside a Debian 13 (trixie) chroot (scripts/trixie.sh; root; the chroot is cached as
+# build-trixie/trixie-root.tar.gz, its build folders are under build-trixie/).  CI runs it after `make test`.
+test-trixie:
+	scripts/trixie.sh
+
+# `make demo` inside the same Debian 13 chroot.
+demo-trixie:
+	scripts/trixie.sh make demo BUILD=build-trixie/build
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -56,6 +65,10 @@ fuzz: fuzz-build
 	  PEC_FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t $$t $(FUZZ_TIME) $(BUILD_FUZZ)/corpus/$$t \
 	    $(BUILD_FUZZ)/seeds/$$t || exit 1; \
 	done
+
+# The Debian packages (packaging/debian) under $(BUILD)/deb, checked with lintian (scripts/deb.sh).
+deb:
+	scripts/deb.sh $(BUILD)/deb
 
 # Two PEC providers on this machine, the README's scenarios through them (scripts/demo.sh; needs root).
 demo: build

@@ -152,9 +152,22 @@ static int pec_job_create(struct mail_user *user, struct mail *src_mail, const s
 	job->in.disabled = job->set.mailbox_disabled ? 1 : 0;
 	job->in.notify = job->set.notify;
 	job->in.now = time(NULL);
-	if (pec_delivery_decide(&job->state->dctx, &job->in, &job->v, &err) < 0) {
-		*tempfail_r = t_strdup_printf("PEC analysis failed: %s", err.msg);
-		goto fail;
+	{
+		/* the trace lookup for a bounce of our own Postfix (pec_delivery_input.sent) */
+		struct pec_effects_std std = { job->state->rt->cfg, job->state->trace, NULL };
+		struct pec_effects fx;
+		int ret;
+
+		pec_effects_standard(&fx, &std);
+		job->in.sent = fx.trace_sent_to;
+		job->in.sent_ctx = &std;
+		ret = pec_delivery_decide(&job->state->dctx, &job->in, &job->v, &err);
+		job->in.sent = NULL;
+		job->in.sent_ctx = NULL;
+		if (ret < 0) {
+			*tempfail_r = t_strdup_printf("PEC analysis failed: %s", err.msg);
+			goto fail;
+		}
 	}
 	*job_r = job;
 	return 0;
@@ -416,11 +429,18 @@ static int host_mark_check(void *context, const char *key, struct pec_error *err
 	return dir == NULL ? -1 : pec_mark_check(dir, key, err);
 }
 
-static int host_mark_set(void *context, const char *key, struct pec_error *err)
+static int host_mark_set(void *context, const char *key, const char *value, struct pec_error *err)
 {
 	const char *dir = marks_dir(context, TRUE, err);
 
-	return dir == NULL ? -1 : pec_mark_set(dir, key, err);
+	return dir == NULL ? -1 : pec_mark_set_value(dir, key, value, err);
+}
+
+static int host_mark_get(void *context, const char *key, char *value, size_t size, struct pec_error *err)
+{
+	const char *dir = marks_dir(context, FALSE, err);
+
+	return dir == NULL ? -1 : pec_mark_get(dir, key, value, size, err);
 }
 
 /* deliver_refuse - a refusal from inside the hook (LDA, or LMTP without the pre-check).  Dovecot 2.3
@@ -494,7 +514,8 @@ int pec_deliver_mail(struct mail_deliver_context *ctx, struct mail_storage **sto
 	{
 		struct pec_host host = { .ctx = ctx, .event = ctx->event, .job = job, .storage_r = storage_r };
 		const struct pec_delivery_host h = { &host, host_store, host_stored_at, host_has_marks,
-						     host_mark_lock, host_mark_check, host_mark_set };
+						     host_mark_lock, host_mark_check, host_mark_set,
+						     host_mark_get };
 
 		host_effects(&host, &fx);
 		pec_delivery_run(&job->state->dctx, &job->in, &job->v, &fx, &h, &o);

@@ -1,6 +1,6 @@
-/* pec-settings.h - every Dovecot settings access of the plugin is in pec-settings.c (Dovecot 2.3
- * `plugin {}` keys and userdb extra fields).  Dovecot 2.4 replaces plugin {} and
- * mail_user_plugin_getenv(): porting means rewriting that one file.
+/* pec-settings.h - every Dovecot settings access of the plugin is in pec-settings.c: Dovecot 2.3
+ * `plugin {}` keys, or Dovecot 2.4 top-level settings declared in pec-settings-info.c; on both, userdb
+ * extra fields of the same names override them per user.
  *
  *   pec_config           path of the provider configuration file (common/include/pec/config.h); required
  *   pec_accept_ordinary  yes|no [no]: the mailbox takes ordinary mail, wrapped in a busta di anomalia
@@ -32,7 +32,8 @@ typedef const char *pec_settings_lookup_func_t(const char *key, void *context);
 int pec_settings_parse(pec_settings_lookup_func_t *lookup, void *context, struct pec_settings *set_r,
 		       const char **error_r);
 
-/* pec_settings_read - the settings of a recipient (plugin {} plus userdb extra fields) */
+/* pec_settings_read - the settings of a recipient (with its userdb extra fields); strings live as long as
+ * the user */
 int pec_settings_read(struct mail_user *user, struct pec_settings *set_r, const char **error_r);
 
 /* pec_settings_global_config_path - pec_config from the process-wide settings, before any user exists

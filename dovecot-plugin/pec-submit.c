@@ -3,6 +3,7 @@
 #include "ostream.h"
 #include "smtp-address.h"
 #include "smtp-submit.h"
+#include "pec-compat.h"
 #include "pec-submit.h"
 
 int pec_submit(const struct smtp_submit_settings *smtp_set, struct event *event, const char *mail_from,
@@ -26,7 +27,9 @@ int pec_submit(const struct smtp_submit_settings *smtp_set, struct event *event,
 	}
 	i_zero(&input);
 	input.event_parent = event;
-	input.allow_root = TRUE;
+#if !PEC_DOVECOT24
+	input.allow_root = TRUE; /* 2.4 runs sendmail as the delivering process, with no such check */
+#endif
 	subm = smtp_submit_init_simple(&input, smtp_set, from);
 	smtp_submit_add_rcpt(subm, to);
 	output = smtp_submit_send(subm);

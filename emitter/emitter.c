@@ -4,6 +4,8 @@
  * Each owed message carries the trace facts its point computed (pec/trace_facts.h): they are recorded
  * once the message is handed to Postfix, without reading the message again.
  * usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-R SECS] [-S]
+ *        pec-emitter -n -c CONFIG [-u USER]   (check the configuration as USER, exit 0 when it would serve)
+ * SIGHUP or SIGUSR1 loads the configuration again (reloader below).
  *   -S: log to syslog, mail facility; -u: started as root, become USER once the key is loaded and the
  *   socket open; a unix socket is mode 0660, owned by USER and of group GROUP, the MTA's; -R: retry the
  *   pending outbox entries every SECS (default 60)
@@ -41,6 +43,7 @@
 #include "pec/privs.h"
 #include "pec/quarantine.h"
 #include "pec/runtime.h"
+#include "pec/slot.h"
 #include "pec/trace_facts.h"
 
 /* Outbox housekeeping: Postfix gives up on a message (and on its marker) after maximal_queue_lifetime,
@@ -57,10 +60,22 @@
  * misconfiguration or someone else, answered 421 (Postfix retries). */
 #define MAX_SESSIONS 128
 
-static const struct pec_config *cfg; /* set once in main, read-only afterwards */
+/* One load of the configuration: what a session or a retry round works with, from start to end. */
+struct setup {
+    struct pec_runtime *rt;   /* loaded for the start-up check (the emitter signs nothing itself) */
+    const struct pec_config *cfg;
+    struct pec_trace *trace;  /* thread-safe store; NULL when no database is configured */
+};
+
+/* What a sink works with: the set-up its session took, and the session's submitter. */
+struct sink_ctx {
+    const struct setup *setup;
+    struct pec_submitter *submitter;
+};
+
+static struct pec_slot *setups;      /* the current set-up; replaced at a reload (SIGHUP, SIGUSR1) */
 static int retry_secs = 60;          /* -R: how often pending outbox entries are retried */
 static atomic_int sessions;          /* open LMTP sessions */
-static struct pec_trace *trace;      /* thread-safe store; NULL when no database is configured */
 
 /* read_facts - what to trace for one owed message: the facts its point spooled beside it, or, for an
  * entry written by an older pec-milter without them, the message read back.  0, or -1 (nothing is sent:
@@ -150,13 +165,16 @@ static int read_line(struct lmtp_conn *c, struct pec_buf *line)
  * Postfix refuses for good (5xx) is traced as ricevuta-rifiutata and not retried (1). */
 static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len, const void *facts, size_t facts_len)
 {
+    const struct sink_ctx *sc = ctx;
+    const struct pec_config *cfg = sc->setup->cfg;
+    struct pec_trace *trace = sc->setup->trace;
     struct pec_trace_facts_copy f;
     struct pec_error err = { 0 };
     int rc = 0;
 
     if (read_facts(facts, facts_len, msg, len, &f) < 0)
         return -1;
-    if (pec_submitter_send(ctx, cfg->service_address, rcpt, msg, len, &err) < 0) {
+    if (pec_submitter_send(sc->submitter, cfg->service_address, rcpt, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
         rc = -1;
         if (err.cls == PEC_ERR_PERMANENT) {
@@ -183,10 +201,10 @@ static int sink_inject(void *ctx, const char *rcpt, const void *msg, size_t len,
 /* sink_quarantine - keep an infected message for 30 months (the folder is the operator's archive) */
 static int sink_quarantine(void *ctx, const char *name, const void *msg, size_t len)
 {
+    const struct sink_ctx *sc = ctx;
     struct pec_error err = { 0 };
 
-    (void)ctx;
-    if (pec_quarantine_write(cfg->quarantine_dir, name, msg, len, &err) < 0) {
+    if (pec_quarantine_write(sc->setup->cfg->quarantine_dir, name, msg, len, &err) < 0) {
         pec_warn("pec-emitter: %s", err.msg);
         return -1;
     }
@@ -194,7 +212,7 @@ static int sink_quarantine(void *ctx, const char *name, const void *msg, size_t 
 }
 
 /* marker_key - the outbox key of a marker recipient "<key@marker_domain>", or NULL */
-static char *marker_key(const char *arg)
+static char *marker_key(const struct pec_config *cfg, const char *arg)
 {
     const char *lt = strchr(arg, '<'), *at, *gt;
 
@@ -230,8 +248,11 @@ static void *serve(void *arg)
     struct lmtp_conn *c = arg;
     struct pec_buf line = PEC_BUF_INIT, msg = PEC_BUF_INIT;
     struct pec_strv keys = PEC_STRV_INIT;
-    struct pec_submitter *submitter = pec_submitter_new(cfg);
-    const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, submitter };
+    const struct pec_held *held = pec_slot_acquire(setups); /* this session's set-up, whatever reloads */
+    const struct setup *setup = held->obj;
+    const struct pec_config *cfg = setup->cfg;
+    struct sink_ctx sc = { setup, pec_submitter_new(cfg) };
+    const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, &sc };
 
     send_line(c, "220 %s pec-emitter LMTP", cfg->mail_domain);
     while (read_line(c, &line) == 0) {
@@ -245,7 +266,7 @@ static void *serve(void *arg)
             pec_strv_clear(&keys);
             send_line(c, "250 2.1.0 OK");
         } else if (strncasecmp(cmd, "RCPT TO:", 8) == 0) {
-            char *key = marker_key(cmd + 8);
+            char *key = marker_key(cfg, cmd + 8);
             if (key == NULL) {
                 send_line(c, "550 5.1.1 not an outbox marker");
             } else {
@@ -292,7 +313,8 @@ static void *serve(void *arg)
     pec_strv_clear(&keys);
     pec_buf_release(&line);
     pec_buf_release(&msg);
-    pec_submitter_free(&submitter);
+    pec_submitter_free(&sc.submitter);
+    pec_slot_release(setups, &held);
     close(c->fd);
     free(c);
     atomic_fetch_sub(&sessions, 1);
@@ -300,15 +322,19 @@ static void *serve(void *arg)
 }
 
 /* housekeeping - retry the pending entries now and every retry_secs (they are ours once their marker
- * came: also those a previous run left), sweep the outbox now and every SWEEP_EVERY_SECS */
+ * came: also those a previous run left), sweep the outbox now and every SWEEP_EVERY_SECS; each round
+ * with the set-up current when it starts */
 static void *housekeeping(void *arg)
 {
-    struct pec_submitter *submitter = pec_submitter_new(cfg);
-    const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, submitter };
     time_t last_sweep = 0;
 
     (void)arg;
     for (;;) {
+        const struct pec_held *held = pec_slot_acquire(setups);
+        const struct setup *setup = held->obj;
+        const struct pec_config *cfg = setup->cfg;
+        struct sink_ctx sc = { setup, pec_submitter_new(cfg) };
+        const struct pec_outbox_sink sink = { sink_inject, sink_quarantine, &sc };
         struct pec_outbox_sweep_counts n;
         struct pec_error err = { 0 };
         unsigned pending = 0;
@@ -326,6 +352,8 @@ static void *housekeeping(void *arg)
                 pec_info("pec-emitter: outbox swept: %u served entries removed, %u unclaimed set aside, %u partial "
                          "removed", n.done, n.unclaimed, n.partial);
         }
+        pec_submitter_free(&sc.submitter);
+        pec_slot_release(setups, &held);
         sleep((unsigned)retry_secs);
     }
     return NULL;
@@ -373,14 +401,78 @@ static int listen_on(const char *spec, const char *user, const char *group)
     return fd;
 }
 
+/* print_line - a problem of the configuration check (-n) */
+static void print_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
+/* setup_free - everything one load made (the slot's release function) */
+static void setup_free(void *obj)
+{
+    struct setup *s = obj;
+
+    pec_trace_free(&s->trace);
+    pec_runtime_free(&s->rt);
+    free(s);
+}
+
+/* setup_load - the configuration and what it names, checked for the emitter's role: the set-up, with
+ * the check's problems reported through report and counted in *problems; NULL with err when something
+ * does not load */
+static struct setup *setup_load(const char *config, pec_report_fn report, int *problems, struct pec_error *err)
+{
+    struct setup *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        pec_panic("out of memory");
+    if ((s->rt = pec_runtime_load(config, time(NULL), err)) == NULL)
+        goto fail;
+    s->cfg = s->rt->cfg;
+    if (s->cfg->outbox_dir == NULL || s->cfg->marker_domain == NULL) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: outbox_dir and marker_domain are required", config);
+        goto fail;
+    }
+    *problems = pec_runtime_check(s->rt, PEC_ROLE_EMITTER, 1, report, report, NULL);
+    if (s->cfg->database) {
+        struct pec_trace_settings ts = { s->cfg->node_id, 8, 3, 5000 };
+        if ((s->trace = pec_trace_open(s->cfg->database, &ts, err)) == NULL)
+            goto fail;
+    }
+    return s;
+fail:
+    setup_free(s);
+    return NULL;
+}
+
+/* reload_load - pec_slot_load_fn: the configuration again */
+static void *reload_load(void *ctx, int *problems, struct pec_error *err)
+{
+    return setup_load(ctx, log_line, problems, err);
+}
+
+/* reloader - SIGHUP or SIGUSR1: the configuration again; sessions and the retry round already under way
+ * finish with the set-up they took */
+static void *reloader(void *arg)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pec_slot_reload_forever(setups, &set, "pec-emitter", arg, reload_load, arg);
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL, *listen_spec = NULL, *user = NULL, *group = NULL;
-    struct pec_runtime *rt;
+    struct setup *s;
     struct pec_error err = { 0 };
-    int opt, lfd;
+    int opt, lfd, check_only = 0, problems = 0;
+    sigset_t reload_signals;
 
-    while ((opt = getopt(argc, argv, "c:l:u:g:R:S")) != -1) {
+    while ((opt = getopt(argc, argv, "c:l:u:g:R:Sn")) != -1) {
         if (opt == 'R' && (retry_secs = atoi(optarg)) < 1)
             return 2;
         if (opt == 'R')
@@ -395,39 +487,55 @@ int main(int argc, char **argv)
             config = optarg;
         else if (opt == 'l')
             listen_spec = optarg;
+        else if (opt == 'n')
+            check_only = 1;
         else
             return 2;
     }
-    if (config == NULL || listen_spec == NULL) {
-        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-R SECS] [-S]\n");
+    if (config == NULL || (listen_spec == NULL && !check_only)) {
+        fprintf(stderr, "usage: pec-emitter -c CONFIG -l unix:/PATH|HOST:PORT [-u USER] [-g GROUP] [-R SECS] [-S]\n"
+                        "       pec-emitter -n -c CONFIG [-u USER]\n");
         return 2;
     }
+    /* before any thread exists, so that every thread inherits it: the reload signals are the reloader's */
+    sigemptyset(&reload_signals);
+    sigaddset(&reload_signals, SIGHUP);
+    sigaddset(&reload_signals, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &reload_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     pec_mime_init();
-    if ((rt = pec_runtime_load(config, time(NULL), &err)) == NULL)
+    /* -n -u USER: check as the daemon will run (its files, its database role) */
+    if (check_only && user && pec_privs_drop(user, &err) < 0)
         pec_fatal("pec-emitter: %s", err.msg);
-    cfg = rt->cfg;
-    if (pec_runtime_check(rt, PEC_ROLE_EMITTER, 1, log_line, log_line, NULL) > 0)
-        pec_fatal("pec-emitter: %s: not starting: the configuration above would send untraced receipts", config);
-    if (cfg->outbox_dir == NULL || cfg->marker_domain == NULL)
-        pec_fatal("pec-emitter: %s: outbox_dir and marker_domain are required", config);
-    if (cfg->database) {
-        struct pec_trace_settings ts = { cfg->node_id, 8, 3, 5000 };
-        if ((trace = pec_trace_open(cfg->database, &ts, &err)) == NULL)
-            pec_fatal("pec-emitter: %s: database: %s", config, err.msg);
+    s = setup_load(config, check_only ? print_line : log_line, &problems, &err);
+    if (check_only) {
+        if (s == NULL)
+            printf("%s\n", err.msg);
+        problems = s ? problems : 1;
+        printf("%s: %d problem%s for pec-emitter\n", config, problems, problems == 1 ? "" : "s");
+        if (s)
+            setup_free(s);
+        return s != NULL && problems == 0 ? 0 : 1;
     }
+    if (s == NULL)
+        pec_fatal("pec-emitter: %s", err.msg);
+    if (problems > 0)
+        pec_fatal("pec-emitter: %s: not starting: the configuration above would send untraced receipts", config);
+    setups = pec_slot_new(s, setup_free);
     lfd = listen_on(listen_spec, user, group);
     if (user && pec_privs_drop(user, &err) < 0)
         pec_fatal("pec-emitter: %s", err.msg);
     if (user == NULL && geteuid() == 0)
         pec_warn("pec-emitter: running as root: start it with -u USER (the service account)");
     {
-        pthread_t th;
-        if (pthread_create(&th, NULL, housekeeping, NULL) != 0)
-            pec_fatal("pec-emitter: cannot start the outbox housekeeping");
-        pthread_detach(th);
+        pthread_t keeper, reload;
+        if (pthread_create(&keeper, NULL, housekeeping, NULL) != 0 ||
+            pthread_create(&reload, NULL, reloader, (void *)config) != 0)
+            pec_fatal("pec-emitter: cannot start the outbox housekeeping or the reloader");
+        pthread_detach(keeper);
+        pthread_detach(reload);
     }
-    pec_info("pec-emitter: %s listening on %s", cfg->mail_domain, listen_spec);
+    pec_info("pec-emitter: %s listening on %s", s->cfg->mail_domain, listen_spec);
     for (;;) {
         struct lmtp_conn *c;
         pthread_t th;

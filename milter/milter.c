@@ -11,11 +11,16 @@
 #include "pec/log.h"
 #include "pec/mta.h"
 #include "pec/privs.h"
+#include "pec/slot.h"
 
-static const struct milter_app *app; /* set once before smfi_main, read-only afterwards */
+/* The set-up new connections get (main.c replaces it at a reload): each connection holds the one it
+ * started with until it closes, so a reload never changes a connection's configuration midway. */
+static struct pec_slot *setups;
 
 /* Per connection, reset at each MAIL FROM. */
 struct conn {
+    const struct pec_held *held;    /* the set-up this connection started with ... */
+    const struct milter_app *app;   /* ... which is held->obj */
     const struct pec_index *index;  /* the index snapshot of this transaction */
     int index_from_cache;           /* index was acquired from app->index_cache */
     struct pec_access_ctx access_ctx;
@@ -38,7 +43,7 @@ static void conn_reset(struct conn *c)
     pec_access_free(&c->access);
     pec_reception_free(&c->reception);
     if (c->index_from_cache)
-        pec_trace_index_cache_release(app->index_cache, &c->index);
+        pec_trace_index_cache_release(c->app->index_cache, &c->index);
     c->index = NULL;
     c->index_from_cache = 0;
 }
@@ -49,20 +54,20 @@ static void conn_index(struct conn *c)
 {
     struct pec_error err = { 0 };
 
-    c->index = app->rt->index;
-    if (app->index_cache) {
-        const struct pec_index *idx = pec_trace_index_cache_acquire(app->index_cache, &err);
+    c->index = c->app->rt->index;
+    if (c->app->index_cache) {
+        const struct pec_index *idx = pec_trace_index_cache_acquire(c->app->index_cache, &err);
         if (idx) {
             c->index = idx;
             c->index_from_cache = 1;
-        } else if (app->rt->index == NULL) {
+        } else if (c->app->rt->index == NULL) {
             /* no index: the engines answer 4xx rather than judge without one */
             pec_warn("provider index unavailable: %s", err.msg);
         }
     }
-    c->access_ctx = app->access;
+    c->access_ctx = c->app->access;
     c->access_ctx.index = c->index;
-    c->reception_ctx = app->reception;
+    c->reception_ctx = c->app->reception;
     c->reception_ctx.index = c->index;
 }
 
@@ -95,6 +100,8 @@ static struct conn *conn_of(SMFICTX *ctx)
     if (c == NULL) {
         if ((c = calloc(1, sizeof(*c))) == NULL)
             pec_panic("out of memory");
+        c->held = pec_slot_acquire(setups);
+        c->app = c->held->obj;
         smfi_setpriv(ctx, c);
     }
     return c;
@@ -143,7 +150,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return no_state(ctx, "no connection state");
     conn_reset(c);
     conn_index(c);
-    if (app->role == ROLE_ACCESS)
+    if (c->app->role == ROLE_ACCESS)
         c->access = pec_access_begin(&c->access_ctx, auth ? auth : "", argv[0]);
     else
         c->reception = pec_reception_begin(&c->reception_ctx, argv[0]);
@@ -245,12 +252,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
     if (c == NULL || (c->access == NULL && c->reception == NULL))
         return no_state(ctx, c ? "no transaction" : "no connection state");
     if (c->access) {
-        const struct pec_access_point p = { app->own_reception ? &c->reception_ctx : NULL,
-                                            app->rt->cfg->marker_domain };
-        pec_access_run(c->access, &p, &app->effects, &mta, qid ? qid : "-", &a);
+        const struct pec_access_point p = { c->app->own_reception ? &c->reception_ctx : NULL,
+                                            c->app->rt->cfg->marker_domain };
+        pec_access_run(c->access, &p, &c->app->effects, &mta, qid ? qid : "-", &a);
     } else {
-        const struct pec_reception_point p = { app->rt->cfg->marker_domain };
-        pec_reception_run(c->reception, &p, &app->effects, &mta, qid ? qid : "-", &a);
+        const struct pec_reception_point p = { c->app->rt->cfg->marker_domain };
+        pec_reception_run(c->reception, &p, &c->app->effects, &mta, qid ? qid : "-", &a);
     }
     conn_reset(c);
     return reply(ctx, &a);
@@ -273,6 +280,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 
     if (c) {
         conn_reset(c);
+        pec_slot_release(setups, &c->held);
         free(c);
         smfi_setpriv(ctx, NULL);
     }
@@ -280,7 +288,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 }
 
 /* milter_run - register and serve */
-int milter_run(const struct milter_app *a, const char *socket, int timeout, const char *user, const char *group)
+int milter_run(struct pec_slot *slot, const char *socket, int timeout, const char *user, const char *group)
 {
     struct pec_error err = { 0 };
     mode_t old_umask;
@@ -300,7 +308,7 @@ int milter_run(const struct milter_app *a, const char *socket, int timeout, cons
         .xxfi_negotiate = cb_negotiate,
     };
 
-    app = a;
+    setups = slot;
     if (smfi_setconn((char *)socket) == MI_FAILURE || smfi_settimeout(timeout) == MI_FAILURE ||
         smfi_register(desc) == MI_FAILURE) {
         pec_warn("pec-milter: cannot set up libmilter on %s", socket);

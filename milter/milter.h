@@ -6,11 +6,13 @@
 #include "pec/effects.h"
 #include "pec/reception.h"
 #include "pec/runtime.h"
+#include "pec/slot.h"
 #include "pec/trace.h"
 
 enum milter_role { ROLE_ACCESS, ROLE_RECEPTION };
 
-/* What every connection thread reads; set up once before smfi_main and never changed after. */
+/* What every connection thread reads: built at start and at each reload (a pec_slot holds the current
+ * one), never changed after. */
 struct milter_app {
     enum milter_role role;
     const struct pec_runtime *rt;
@@ -21,9 +23,10 @@ struct milter_app {
     int own_reception;                         /* access point: run the reception point for our recipients */
 };
 
-/* milter_run - register the callbacks, open socket (a unix socket gets mode 0660, owner user and group
+/* milter_run - register the callbacks (each connection takes its struct milter_app from setups, which
+ * the caller replaces at a reload), open socket (a unix socket gets mode 0660, owner user and group
  * group when given: the service account and the MTA only), become user when not NULL, and serve until
  * stopped; returns the exit status */
-int milter_run(const struct milter_app *app, const char *socket, int timeout, const char *user, const char *group);
+int milter_run(struct pec_slot *setups, const char *socket, int timeout, const char *user, const char *group);
 
 #endif

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the tests and the demo need; idempotent and non-interactive.
-# Usage: packaging/install-deps.sh [build|test|all]   (default: all)
+# Usage: packaging/install-deps.sh [build|test|deb|all]   (default: all)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config python3 libmilter-dev libgmime-3.0-dev libxml2-dev libxml2-utils
             libgnutls28-dev gnutls-bin libpq-dev openssl)
-test_pkgs=(postgresql postfix postfix-pgsql dovecot-core dovecot-lmtpd dovecot-imapd dovecot-dev dovecot-sieve
-           libmilter-dev miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl clamav-daemon faketime iproute2 procps
+test_pkgs=(postgresql postfix postfix-pgsql dovecot-core dovecot-lmtpd dovecot-imapd dovecot-pop3d dovecot-dev dovecot-sieve
+           libmilter-dev miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl python3-prometheus-client clamav-daemon faketime iproute2 procps
            clang libclang-rt-dev)
+# make deb: the Debian packaging tools and the build dependencies of packaging/debian/control
+deb_pkgs=("${build_pkgs[@]}" dpkg-dev debhelper fakeroot lintian dovecot-dev debootstrap)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
-  test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  deb) want=("${deb_pkgs[@]}") ;;
+  test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|deb|all]" >&2; exit 2 ;;
 esac
 
 missing=()

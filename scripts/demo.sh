@@ -53,7 +53,7 @@ printf 'Contratto di fornitura: vedi allegato.\n' > "$T_TMP/contratto.txt"
 echo "Messages sent:"
 # 1. A -> B, one To, one Cc, an attachment
 out=$(n_submit $A alice --to bob@$B,carol@$B --header "To: bob@$B" --header "Cc: carol@$B" \
-      --header "Subject: Demo 1 contratto" --body "In allegato il contratto." --attach "$T_TMP/contratto.txt")
+      --header "Subject: Demo 1 contratto" --body "In allegato il contratto." --attach @"$T_TMP/contratto.txt")
 sent "1. alice@$A -> bob@$B (To), carol@$B (Cc), attachment" "$out" accept
 expect alice@$A "1: accettazione" "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Demo 1 "
 expect posta-certificata@$A "1: presa in carico from $B" "^X-Ricevuta: presa-in-carico" "^Subject: PRESA IN CARICO: Demo 1 "
@@ -70,7 +70,7 @@ expect dora@$A "2: busta in dora's mailbox" "^X-Trasporto: posta-certificata" "^
 
 # 3. A -> B asking for a breve receipt
 out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "X-TipoRicevuta: breve" \
-      --header "Subject: Demo 3 ricevuta breve" --body "Ricevuta breve, per favore." --attach "$T_TMP/contratto.txt")
+      --header "Subject: Demo 3 ricevuta breve" --body "Ricevuta breve, per favore." --attach @"$T_TMP/contratto.txt")
 sent "3. alice@$A -> bob@$B, X-TipoRicevuta: breve" "$out" accept
 expect alice@$A "3: accettazione" "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Demo 3 "
 expect alice@$A "3: consegna breve (attachment replaced by its hash)" "^X-Ricevuta: avvenuta-consegna" "^Subject: CONSEGNA: Demo 3 " "contratto\.txt\.hash"

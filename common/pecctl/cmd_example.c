@@ -166,7 +166,7 @@ static int write_index(struct example_ctx *x)
     const void *der = pec_signer_cert_der(x->iss.signer, &der_len);
     int rc;
 
-    pec_buf_puts(&ldif, "dn: o=postacert\nobjectClass: organization\no: postacert\n\n");
+    pec_index_render_root(&ldif, NULL);
     pec_index_render_entry(&ldif, EX_PROVIDER, der, der_len, EX_SERVICE, domains, 1);
     snprintf(path, sizeof(path), "%s/index.ldif", x->dir);
     rc = write_file(path, ldif.data, ldif.len, &err);

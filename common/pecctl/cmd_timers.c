@@ -34,7 +34,7 @@ static int notice_facts(struct timers_run *r, const struct pec_trace_due *due, s
     }
     memset(d, 0, sizeof(*d));
     d->mittente = (char *)due->sender;
-    d->risposte = (char *)due->sender;
+    d->risposte = (char *)(due->reply_to ? due->reply_to : due->sender); /* the original Reply-To */
     d->oggetto = (char *)due->subject;
     d->identificativo = (char *)due->identificativo;
     d->msgid = (char *)due->client_msgid;

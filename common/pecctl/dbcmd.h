@@ -12,6 +12,8 @@ int cmd_log(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 /* cmd_timers - pecctl timers run: the 12 h / 24 h notices */
 int cmd_timers(int argc, char **argv);
+/* cmd_metrics - pecctl metrics: the Prometheus text format */
+int cmd_metrics(int argc, char **argv);
 /* cmd_trace_bench - pecctl trace bench (argv[0] is "bench") */
 int cmd_trace_bench(int argc, char **argv);
 
@@ -41,6 +43,13 @@ struct pec_trace *db_open(struct db_opts *o, const char *cmd);
 struct pec_signer *db_signer(struct db_opts *o, const char *cmd);
 /* db_opts_clear - release the configuration */
 void db_opts_clear(struct db_opts *o);
+/* index_report - an index command's failure about source (cmd_index.c) */
+void index_report(const char *sub, const char *source, const char *msg);
+/* index_refresh - pecctl index refresh from url (cmd_index_refresh.c): 0 when the copy is the published one */
+int index_refresh(struct pec_trace *t, const struct pec_config *cfg, const char *url, const struct pec_trust *trust);
+/* index_entry - pecctl index entry: our signed (or, plain, unsigned) entry to out_path or stdout */
+int index_entry(struct db_opts *o, const char *out_path, int plain);
+
 /* db_parse_time - "EPOCH", "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[Z]" (UTC) */
 int db_parse_time(const char *s, time_t *t_r);
 /* db_print_line - a report callback printing each line on stdout */

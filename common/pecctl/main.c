@@ -15,7 +15,10 @@ static int usage(FILE *f)
           "       pecctl index import|show ...\n"
           "       pecctl log search|extract ...\n"
           "       pecctl trace verify|checkpoint|purge|bench ...\n"
-          "       pecctl crl refresh -c|--config FILE [--timeout SECONDS] [--url URL --out FILE]\n",
+          "       pecctl crl refresh -c|--config FILE [--timeout SECONDS] [--url URL --out FILE]\n"
+          "       pecctl timers run --config FILE ...\n"
+          "       pecctl setup postfix|dovecot [--config FILE]\n"
+          "       pecctl metrics [--config FILE] [--out FILE]\n",
           f);
     return PECCTL_USAGE;
 }
@@ -75,6 +78,10 @@ int main(int argc, char **argv)
         return cmd_trace(argc - 1, argv + 1);
     if (strcmp(argv[1], "crl") == 0)
         return cmd_crl(argc - 1, argv + 1);
+    if (strcmp(argv[1], "metrics") == 0)
+        return cmd_metrics(argc - 1, argv + 1);
+    if (strcmp(argv[1], "setup") == 0)
+        return cmd_setup(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return PECCTL_OK;

@@ -5,8 +5,10 @@
 #include <strings.h>
 #include "compose_internal.h"
 #include "mime_internal.h"
+#include "pec/anomaly.h"
 #include "pec/clock.h"
 #include "pec/log.h"
+#include "pec/text.h"
 
 /* pec_msgtype_name - stable name of a message type */
 const char *pec_msgtype_name(enum pec_msgtype t)
@@ -103,15 +105,10 @@ static GMimeObject *message_part(GMimeMessage *msg, const char *filename, int ei
     return GMIME_OBJECT(mp);
 }
 
-/* has_8bit - any byte above 127 */
-static int has_8bit(const void *data, size_t len)
+/* original_part - m as postacert.eml, 7-bit whenever its content allows (mime_make_7bit) */
+static GMimeObject *original_part(GMimeMessage *m, int eightbit)
 {
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < len; i++)
-        if (p[i] & 0x80)
-            return 1;
-    return 0;
+    return message_part(m, "postacert.eml", eightbit && mime_make_7bit(m) < 0);
 }
 
 /* find_postacert - the postacert.eml message of a busta di trasporto, referenced, or NULL */
@@ -142,7 +139,7 @@ static int attachment_for(const struct pec_compose *c, const struct pec_daticert
                           struct pec_error *err)
 {
     GMimeMessage *m;
-    int eightbit = c->original ? has_8bit(c->original, c->original_len) : 0;
+    int eightbit = c->original ? pec_text_has_8bit(c->original, c->original_len) : 0;
 
     *part_r = NULL;
     switch (c->type) {
@@ -155,19 +152,24 @@ static int attachment_for(const struct pec_compose *c, const struct pec_daticert
             g_mime_object_remove_header(GMIME_OBJECT(m), "X-Riferimento-Message-ID");
             g_mime_object_append_header(GMIME_OBJECT(m), "X-Riferimento-Message-ID", d->msgid, NULL);
         }
-        *part_r = message_part(m, "postacert.eml", eightbit);
+        *part_r = original_part(m, eightbit);
         g_object_unref(m);
         return 0;
     case PEC_MSG_BUSTA_ANOMALIA:
         if ((m = mime_parse(c->original, c->original_len, NULL)) == NULL) {
-            /* not even a header section: what arrived is still delivered, attached byte for byte */
-            *part_r = GMIME_OBJECT(mime_file_part("message", "rfc822", "messaggio-originale.eml", "inline",
-                                                  c->original, c->original_len,
-                                                  eightbit ? GMIME_CONTENT_ENCODING_8BIT
-                                                           : GMIME_CONTENT_ENCODING_7BIT));
+            /* not even a header section: what arrived is still delivered, attached byte for byte (in
+             * base64 when 8-bit: a message/rfc822 part may not be encoded, and this is no message) */
+            *part_r = GMIME_OBJECT(eightbit ? mime_file_part("application", "octet-stream", "postacert.eml",
+                                                             "inline", c->original, c->original_len,
+                                                             GMIME_CONTENT_ENCODING_BASE64)
+                                            : mime_file_part("message", "rfc822", "postacert.eml", "inline",
+                                                             c->original, c->original_len,
+                                                             GMIME_CONTENT_ENCODING_7BIT));
             return 0;
         }
-        *part_r = message_part(m, "messaggio-originale.eml", eightbit);
+        /* our reception point's mark is for the delivery point, never for the mailbox */
+        g_mime_object_remove_header(GMIME_OBJECT(m), PEC_ANOMALY_MARK_HEADER);
+        *part_r = original_part(m, eightbit);
         g_object_unref(m);
         return 0;
     case PEC_MSG_AVVENUTA_CONSEGNA: {
@@ -186,7 +188,7 @@ static int attachment_for(const struct pec_compose *c, const struct pec_daticert
         }
         if (d->ricevuta == PEC_RICEVUTA_BREVE)
             compose_breve(orig);
-        *part_r = message_part(orig, "postacert.eml", eightbit);
+        *part_r = original_part(orig, eightbit);
         g_object_unref(orig);
         return 0;
     }
@@ -441,6 +443,8 @@ int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c,
         pec_compose_daticert(iss, c, &d);
         if (c->type == PEC_MSG_BUSTA_TRASPORTO)
             snprintf(msgid_out, PEC_ID_MAX, "%s", d.identificativo);
+        else if (c->message_id != NULL && *c->message_id != '\0')
+            snprintf(msgid_out, PEC_ID_MAX, "%s", c->message_id);
         else
             pec_idgen_next(iss->ids, c->when, msgid_out);
     }

@@ -91,6 +91,7 @@ static const struct key_spec key_table[] = {
     { "crl_file", K_REPEAT, OFF(crl_files), 0, 0 },
     { "crl_stale", K_CRL_STALE, OFF(crl_stale_refuse), 0, 0 },
     { "index_file", K_STRING, OFF(index_file), 0, 0 },
+    { "index_url", K_STRING, OFF(index_url), 0, 0 },
     { "sign_digest", K_DIGEST, OFF(sign_digest), 0, 0 },
     { "node_id", K_NUMBER, OFF(node_id), 0, 9999 },
     { "max_recipients", K_NUMBER, OFF(max_recipients), 1, 1000000 },
@@ -101,6 +102,8 @@ static const struct key_spec key_table[] = {
     { "submit_address", K_ENDPOINT, OFF(submit_address), 0, 0 },
     { "sendmail_command", K_STRING, OFF(sendmail_command), 0, 0 },
     { "mailbox_file", K_STRING, OFF(mailbox_file), 0, 0 },
+    { "userdb_socket", K_STRING, OFF(userdb_socket), 0, 0 },
+    { "userdb_cache", K_NUMBER, OFF(userdb_cache), 0, 3600 },
     { "quarantine_dir", K_STRING, OFF(quarantine_dir), 0, 0 },
     { "clamd_socket", K_ENDPOINT, OFF(clamd_socket), 0, 0 },
     { "allow_untraced", K_BOOL, OFF(allow_untraced), 0, 0 },
@@ -183,6 +186,8 @@ static int set_value(struct config_snapshot *c, const struct key_spec *k, const 
             c->pub.node_id = (unsigned)n;
         else if (k->offset == OFF(max_recipients))
             c->pub.max_recipients = (unsigned long)n;
+        else if (k->offset == OFF(userdb_cache))
+            c->pub.userdb_cache = (unsigned long)n;
         else
             c->pub.max_message_size = n;
         return 0;
@@ -274,6 +279,7 @@ const struct pec_config *pec_config_parse(const char *text, size_t len, const ch
     c->pub.path = keep(c, name, strlen(name));
     c->pub.sign_digest = PEC_DIGEST_SHA256;
     c->pub.max_recipients = 500;
+    c->pub.userdb_cache = 30;
     c->pub.max_message_size = 52428800ULL;
     while (pos < len) {
         size_t end = pos;

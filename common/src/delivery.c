@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "mime_internal.h"
+#include "pec/anomaly.h"
 #include "pec/clock.h"
 #include "pec/delivery.h"
 #include "pec/log.h"
@@ -53,7 +54,7 @@ static enum pec_ricevuta requested_receipt(const struct pec_analysis *a)
     return r;
 }
 
-/* summarise_errors - the first problems, joined, as the anomaly's reason */
+/* summarise_errors - the first problems, joined, for the log */
 static void summarise_errors(const struct pec_analysis *a, char *out, size_t outlen)
 {
     size_t used = 0;
@@ -75,6 +76,7 @@ int pec_delivery_decide(const struct pec_delivery_ctx *ctx, const struct pec_del
 {
     struct pec_analyze_opts opts = { ctx->trust, ctx->index, in->now };
     const struct pec_analysis *a = &v->analysis;
+    enum pec_anomaly cause;
 
     memset(v, 0, sizeof(*v));
     if (pec_message_analyze(in->raw, in->len, &opts, &v->analysis, err) < 0)
@@ -89,10 +91,23 @@ int pec_delivery_decide(const struct pec_delivery_ctx *ctx, const struct pec_del
         return 0;
     }
     summarise_errors(a, v->reason, sizeof(v->reason));
-    if (!in->accepts_ordinary) {
-        v->action = PEC_DELIVERY_REFUSE;
-        return 0;
+    /* what our reception point let through for wrapping is wrapped for any mailbox, with its cause */
+    cause = pec_anomaly_by_name(a->anomaly_mark);
+    if (cause == PEC_ANOMALY_NONE && !in->accepts_ordinary) {
+        /* unmarked: it came from our own MTA (its bounces), not through a reception point */
+        int answer = a->gestore_signed ? 0 : pec_inreply_answers(in->raw, in->len, &in->recipient, 1, in->sent,
+                                                                 in->sent_ctx, err);
+
+        if (answer < 0)
+            return -1;
+        if (answer == 0) {
+            v->action = PEC_DELIVERY_REFUSE;
+            return 0;
+        }
+        cause = PEC_ANOMALY_ANSWER;
     }
+    if (cause == PEC_ANOMALY_NONE)
+        cause = pec_anomaly_of(a);
     {
         struct pec_compose c = { 0 };
         char msgid[PEC_ID_MAX];
@@ -101,7 +116,7 @@ int pec_delivery_decide(const struct pec_delivery_ctx *ctx, const struct pec_del
         c.when = in->now;
         c.original = in->raw;
         c.original_len = in->len;
-        c.reason = v->reason;
+        c.reason = pec_anomaly_text(cause); /* the user's reason; the analyser's stays in v->reason */
         if (pec_compose_build(ctx->issuer, &c, &v->wrapped, msgid, err) < 0)
             return -1;
     }
@@ -183,8 +198,8 @@ static int emit_about(const struct pec_delivery_ctx *ctx, const struct pec_deliv
 
 /* pec_delivery_consegna - avvenuta consegna dated at the save */
 int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
-                          const struct pec_delivery_verdict *v, time_t saved_at, struct pec_buf *out,
-                          char msgid_out[PEC_ID_MAX], struct pec_error *err)
+                          const struct pec_delivery_verdict *v, time_t saved_at, const char *msgid,
+                          struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err)
 {
     struct pec_daticert facts = v->analysis.daticert;
     struct pec_compose c = { 0 };
@@ -194,6 +209,7 @@ int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_d
     facts.ricevuta = v->variant;
     c.type = PEC_MSG_AVVENUTA_CONSEGNA;
     c.when = saved_at;
+    c.message_id = msgid;
     c.original = in->raw;
     c.original_len = in->len;
     return emit_about(ctx, in, v, &c, &facts, out, msgid_out, err);

@@ -504,11 +504,13 @@ static int read_file(const char *path, struct pec_buf *out, struct pec_error *er
 
 /* pec_index_unwrap - the LDIF inside a signed index, once its signature is valid and trusted */
 int pec_index_unwrap(const char *path, const void *der, size_t len, const struct pec_trust *trust, time_t now,
-                     struct pec_buf *ldif, struct pec_error *err)
+                     struct pec_buf *ldif, time_t *signed_at_r, struct pec_error *err)
 {
     struct pec_sig_info info = { 0 };
     int ret = -1;
 
+    if (signed_at_r != NULL)
+        *signed_at_r = 0;
     if (pec_smime_verify_embedded(trust, der, len, now, ldif, &info, err) < 0)
         goto done;
     if (info.status != PEC_SIG_VALID)
@@ -521,6 +523,8 @@ int pec_index_unwrap(const char *path, const void *der, size_t len, const struct
         pec_error_set(err, PEC_ERR_INVALID, "%s: index signature is not trusted: %s", path, info.reason);
     else
         ret = 0;
+    if (ret == 0 && signed_at_r != NULL)
+        *signed_at_r = info.signing_time;
 done:
     pec_sig_info_clear(&info);
     return ret;
@@ -537,7 +541,7 @@ struct pec_index *pec_index_load_file(const char *path, const struct pec_trust *
     if (read_file(path, &raw, err) < 0)
         goto done;
     if (n >= 4 && strcasecmp(path + n - 4, ".p7m") == 0) {
-        if (pec_index_unwrap(path, raw.data, raw.len, trust, now, &ldif, err) == 0)
+        if (pec_index_unwrap(path, raw.data, raw.len, trust, now, &ldif, NULL, err) == 0)
             idx = pec_index_parse_ldif(ldif.data, ldif.len, err);
     } else {
         idx = pec_index_parse_ldif(raw.data, raw.len, err);
@@ -744,6 +748,20 @@ static void put_attr(struct pec_buf *out, const char *name, const void *value, s
 static void put_text(struct pec_buf *out, const char *name, const char *value)
 {
     put_attr(out, name, value, strlen(value), 0);
+}
+
+/* pec_index_render_root - append the directory's root entry: an organization carrying the auxiliary
+ * LDIFLocationURLObject (PEC-RULES §8), with the whole directory's location when it is known */
+void pec_index_render_root(struct pec_buf *out, const char *ldif_url)
+{
+    put_text(out, "dn", "o=postacert");
+    put_text(out, "objectClass", "top");
+    put_text(out, "objectClass", "organization");
+    put_text(out, "objectClass", "LDIFLocationURLObject");
+    put_text(out, "o", "postacert");
+    if (ldif_url != NULL && *ldif_url != '\0')
+        put_text(out, "LDIFLocationURL", ldif_url);
+    pec_buf_puts(out, "\n");
 }
 
 /* pec_index_render_entry - append one provider entry as LDIF (base DN o=postacert) */

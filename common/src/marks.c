@@ -58,19 +58,34 @@ int pec_mark_check(const char *dir, const char *key, struct pec_error *err)
     return st.st_size > 0;
 }
 
-/* pec_mark_set - give the file content (a lock may have created it empty), then make it durable: the
- * file and the folder entry are fsynced, so a crash after the mark does not undo it */
+/* pec_mark_set - a mark without a value */
 int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
 {
-    char path[4096];
+    return pec_mark_set_value(dir, key, NULL, err);
+}
+
+/* pec_mark_set_value - give the file its content (a lock may have created it empty; a value replaces
+ * what it held), then make it durable: the file and the folder entry are fsynced, so a crash after the
+ * mark does not undo it.  A value is written over the old one (a new descriptor is at offset 0), then
+ * the file is cut to its length: a process killed in between leaves the new value as the first line,
+ * never an empty file (which would read as "not marked") */
+int pec_mark_set_value(const char *dir, const char *key, const char *value, struct pec_error *err)
+{
+    char path[4096], line[PEC_MARK_VALUE_MAX + 2];
     struct stat st;
-    int fd;
+    int fd, n;
 
     if (mark_path(dir, key, path, sizeof(path), err) < 0)
         return -1;
+    n = snprintf(line, sizeof(line), "%s\n", value != NULL ? value : "1");
+    if (n < 2 || (size_t)n >= sizeof(line) || strchr(line, '\n') != line + n - 1) {
+        pec_error_set(err, PEC_ERR_INVALID, "marks: %s: unusable value", key);
+        return -1;
+    }
     fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        (st.st_size == 0 && pec_file_write_all(fd, "1\n", 2) < 0) || fsync(fd) < 0) {
+        ((st.st_size == 0 || value != NULL) &&
+         (pec_file_write_all(fd, line, (size_t)n) < 0 || ftruncate(fd, n) < 0)) || fsync(fd) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, fd >= 0 && !S_ISREG(st.st_mode) ?
                       "not a regular file" : strerror(errno));
         if (fd >= 0)
@@ -87,6 +102,39 @@ int pec_mark_set(const char *dir, const char *key, struct pec_error *err)
         return -1;
     }
     return 0;
+}
+
+/* pec_mark_get - the first line of the mark's file */
+int pec_mark_get(const char *dir, const char *key, char *value, size_t size, struct pec_error *err)
+{
+    char path[4096], line[PEC_MARK_VALUE_MAX + 2];
+    ssize_t n;
+    int fd;
+
+    if (mark_path(dir, key, path, sizeof(path), err) < 0)
+        return -1;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    n = read(fd, line, sizeof(line) - 1);
+    close(fd);
+    if (n < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "marks: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (n == 0)
+        return 0; /* locked, never marked */
+    line[n] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    if (strlen(line) >= size) {
+        pec_error_set(err, PEC_ERR_INVALID, "marks: %s: value longer than %zu", path, size - 1);
+        return -1;
+    }
+    memcpy(value, line, strlen(line) + 1);
+    return 1;
 }
 
 /* pec_mark_lock - flock the key's file, creating it empty */

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include "mime_internal.h"
 #include "pec/log.h"
+#include "pec/anomaly.h"
 #include "pec/message.h"
 
 /* pec_kind_name - report name of a kind */
@@ -239,7 +240,11 @@ static void classify(struct pec_analysis *a, int is_signed)
     a->kind = PEC_KIND_ORDINARIA;
 }
 
-/* check_provider - the signer must be a provider of the index, and the sender one of its domains */
+/* check_provider - the signer must be a provider of the index, with the certificate the index lists; a
+ * busta certifies a sender, who must be a user of a domain that provider manages (PEC-RULES §5.2, §8).
+ * The From of every signed message is the provider's service address (check_from), whose domain the
+ * real index does not list among managedDomains (posta-certificata@pec.aruba.it serves pec.it), so
+ * it is not the sender this checks; a receipt's daticert names another provider's user as mittente. */
 static void check_provider(const struct pec_analyze_opts *opts, struct pec_analysis *a)
 {
     int same;
@@ -254,10 +259,15 @@ static void check_provider(const struct pec_analyze_opts *opts, struct pec_analy
         return;
     }
     same = pec_provider_has_certificate(a->provider, a->sig.signer_der.data, a->sig.signer_der.len);
-    if (same == 0)
+    if (same == 0) {
         add_error(a, "signer certificate differs from the one the index lists for %s", pec_provider_name(a->provider));
-    if (a->from && !pec_provider_manages(a->provider, pec_addr_domain(a->from)))
-        add_error(a, "From domain %s is not managed by %s", pec_addr_domain(a->from), pec_provider_name(a->provider));
+        return;
+    }
+    a->gestore_signed = opts->trust == NULL || a->sig.trusted;
+    if (a->kind == PEC_KIND_BUSTA_TRASPORTO && a->has_daticert && a->daticert.mittente &&
+        !pec_provider_manages(a->provider, pec_addr_domain(a->daticert.mittente)))
+        add_error(a, "daticert <mittente> %s is not in a domain %s manages", a->daticert.mittente,
+                  pec_provider_name(a->provider));
 }
 
 /* check_structure - what each kind must carry (RFC 6109 §3) */
@@ -598,6 +608,7 @@ static void read_headers(GMimeMessage *m, struct pec_analysis *a)
     a->x_verifica_sicurezza = trimmed_header(obj, "X-VerificaSicurezza");
     a->x_mittente = trimmed_header(obj, "X-Mittente");
     a->x_riferimento = trimmed_header(obj, "X-Riferimento-Message-ID");
+    a->anomaly_mark = trimmed_header(obj, PEC_ANOMALY_MARK_HEADER);
     a->subject = dup_or_null(g_mime_message_get_subject(m));
     a->message_id = dup_or_null(g_mime_message_get_message_id(m));
     if (from && internet_address_list_length(from) > 0) {
@@ -700,6 +711,7 @@ void pec_analysis_clear(struct pec_analysis *a)
     free(a->x_verifica_sicurezza);
     free(a->x_mittente);
     free(a->x_riferimento);
+    free(a->anomaly_mark);
     free(a->from);
     free(a->subject);
     free(a->message_id);

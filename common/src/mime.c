@@ -83,7 +83,7 @@ static GMimeMessage *gmime_parse(const void *raw, size_t len, struct pec_strv *p
 
     pec_mime_init();
     opts = g_mime_parser_options_new();
-    g_mime_parser_options_set_warning_callback(opts, on_parser_warning, problems);
+    mime_set_warning_callback(opts, on_parser_warning, problems);
     stream = view_stream(raw ? raw : "", len);
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -594,11 +594,32 @@ static int collect_mailboxes(InternetAddressList *list, struct pec_strv *out, st
     return n;
 }
 
+/* route_malformed - an obsolete route ("@a,@b:" after the '<' of an angle-addr) that is not a list of
+ * '@'-domains ended by ':' ("<@:x@y>", "<@a,b:x@y>"); GMime's strict parser leaks on those (3.2.13, fuzzing) */
+static int route_malformed(const char *s)
+{
+    for (;;) {
+        s += strspn(s, " \t\r\n");
+        if (*s++ != '@')
+            return 1;
+        size_t len = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (len == 0)
+            return 1;
+        s += len;
+        s += strspn(s, " \t\r\n");
+        if (*s == ':')
+            return 0;
+        if (*s++ != ',')
+            return 1;
+    }
+}
+
 /* gmime_unsafe - syntax that no address list has and on which GMime's strict address parser leaks memory
  * (3.2.13, found by fuzzing), so such a value must not reach it: a '>' that closes no '<' ("a>"); a '<'
  * inside <...>; an addr-spec and then an angle-addr in one address ("a@b <c@d>", "Per conto di: x@y <p@q>":
  * a display name holds no unquoted '@'); a ',' or ';' inside <...> past its obsolete route ("<a@b,c>",
- * "g: <a@b;c>;"); a quote, comment, domain literal or angle-addr left open (":t(;i>") */
+ * "g: <a@b;c>;"); a malformed obsolete route; a quote, comment, domain literal or angle-addr left open
+ * (":t(;i>") */
 static int gmime_unsafe(const char *s)
 {
     int quoted = 0, comment = 0, literal = 0, angle = 0, route = 0, at = 0;
@@ -623,6 +644,8 @@ static int gmime_unsafe(const char *s)
                 return 1;
             angle = 1;
             route = s[1 + strspn(s + 1, " \t\r\n")] == '@'; /* "<@a,@b:x@y>" lists hosts before the ':' */
+            if (route && route_malformed(s + 1))
+                return 1;
         } else if (*s == '>') {
             if (!angle)
                 return 1;
@@ -659,7 +682,7 @@ static InternetAddressList *parse_list(const char *value, GMimeRfcComplianceMode
     int bad = 0;
 
     g_mime_parser_options_set_address_compliance_mode(opts, mode);
-    g_mime_parser_options_set_warning_callback(opts, note_bad_address, &bad);
+    mime_set_warning_callback(opts, note_bad_address, &bad);
     list = internet_address_list_parse(opts, value);
     g_mime_parser_options_free(opts);
     if (list != NULL && bad) {

@@ -7,6 +7,14 @@
 #include "pec/buf.h"
 #include "pec/mime.h"
 
+/* mime_set_warning_callback - GMime's parser warning callback, with no destroy notify where GMime takes
+ * one (3.2.15) */
+#ifdef PEC_GMIME_WARNING_NOTIFY
+#define mime_set_warning_callback(opts, cb, data) g_mime_parser_options_set_warning_callback(opts, cb, data, NULL)
+#else
+#define mime_set_warning_callback(opts, cb, data) g_mime_parser_options_set_warning_callback(opts, cb, data)
+#endif
+
 /* mime_scan - raw bytes against limits (NULL: pec_mime_default_limits) before anything is built: 0
  * within them, -1 with why (a short English phrase naming the limit) when over one */
 int mime_scan(const void *raw, size_t len, const struct pec_mime_limits *lim, char *why, size_t whylen);
@@ -21,6 +29,11 @@ GMimeMessage *mime_parse(const void *raw, size_t len, struct pec_strv *problems)
  * over the limits still says about itself (sender, recipients, subject).  NULL when that section is
  * itself over the limits, or when there is none. */
 GMimeMessage *mime_parse_headers(const void *raw, size_t len);
+
+/* mime_make_7bit - re-encode m's 8-bit leaf parts (quoted-printable for text, base64 otherwise) and its
+ * raw 8-bit header values (RFC 2047), so that it says the same in 7-bit; what lies inside a signed or
+ * encrypted multipart is left as it is.  0 when m is now 7-bit clean, -1 when 8-bit bytes remain. */
+int mime_make_7bit(GMimeMessage *m);
 
 /* mime_write - serialise an object with CRLF line ends (the S/MIME canonical form) into out */
 void mime_write(GMimeObject *obj, struct pec_buf *out);

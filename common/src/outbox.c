@@ -396,30 +396,46 @@ int pec_outbox_process(const char *dir, const char *key, const void *queued_msg,
     return rc;
 }
 
+/* open_outbox - the outbox folder, for a walk over its entries; NULL with err */
+static DIR *open_outbox(const char *dir, struct pec_error *err)
+{
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", dir, strerror(errno));
+    return d;
+}
+
+/* entry_queued - the entry at path has its "queued" flag: its marker came */
+static int entry_queued(const char *path)
+{
+    char flag[4500];
+    struct stat st;
+
+    snprintf(flag, sizeof(flag), "%s/queued", path);
+    return stat(flag, &st) == 0;
+}
+
 /* pec_outbox_retry - serve again every queued entry not finished yet (not locked by another process) */
 int pec_outbox_retry(const char *dir, const struct pec_outbox_sink *sink, unsigned *pending_r, struct pec_error *err)
 {
-    DIR *d = opendir(dir);
+    DIR *d = open_outbox(dir, err);
     struct dirent *de;
     unsigned done = 0, pending = 0;
 
-    if (d == NULL) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", dir, strerror(errno));
+    if (d == NULL)
         return -1;
-    }
     while ((de = readdir(d)) != NULL) {
-        char path[4096], flag[4200];
-        struct stat st;
+        char path[4096];
         struct pec_error one = { 0 };
         int fd, rc;
 
         if (!is_key(de->d_name))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        snprintf(flag, sizeof(flag), "%s/queued", path);
-        if (stat(flag, &st) < 0 || (fd = lock_entry(path)) < 0)
+        if (!entry_queued(path) || (fd = lock_entry(path)) < 0)
             continue; /* not queued yet (its marker has not come), or someone is on it */
-        rc = stat(flag, &st) < 0 ? 0 : work_entry(dir, de->d_name, path, NULL, 0, sink, &one);
+        rc = !entry_queued(path) ? 0 : work_entry(dir, de->d_name, path, NULL, 0, sink, &one);
         close(fd);
         if (rc == 0) {
             done++;
@@ -473,10 +489,8 @@ int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_
     struct dirent *de;
 
     memset(counts, 0, sizeof(*counts));
-    if ((d = opendir(dir)) == NULL) {
-        pec_error_set(err, PEC_ERR_TEMPORARY, "outbox: open %s: %s", dir, strerror(errno));
+    if ((d = open_outbox(dir, err)) == NULL)
         return -1;
-    }
     while ((de = readdir(d)) != NULL) {
         int partial = strncmp(de->d_name, "tmp.", 4) == 0;
 
@@ -484,13 +498,8 @@ int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_
         if (!is_key(partial ? de->d_name + 4 : de->d_name) || !old_dir(dirfd(d), de->d_name, now - keep_unclaimed))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (!partial) {
-            char flag[4500];
-            struct stat st;
-            snprintf(flag, sizeof(flag), "%s/queued", path);
-            if (stat(flag, &st) == 0)
-                continue; /* its marker came: pending, retried by the emitter (pec_outbox_retry) */
-        }
+        if (!partial && entry_queued(path))
+            continue; /* its marker came: pending, retried by the emitter (pec_outbox_retry) */
         if (partial) {
             pec_warn("outbox: removing %s, an entry a milter never finished writing", path);
             remove_tree(path);
@@ -510,5 +519,55 @@ int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_
     }
     closedir(d);
     counts->done = sweep_done(dir, now - keep_done);
+    return 0;
+}
+
+/* count_messages - the .msg files of dir/sub */
+static unsigned count_messages(const char *dir, const char *sub)
+{
+    char path[4400];
+    DIR *d;
+    struct dirent *de;
+    unsigned n = 0;
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    if ((d = opendir(path)) == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if ((len = strlen(de->d_name)) > 4 && strcmp(de->d_name + len - 4, ".msg") == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* pec_outbox_count - see outbox.h */
+int pec_outbox_count(const char *dir, struct pec_outbox_counts *counts, struct pec_error *err)
+{
+    char path[4400];
+    DIR *d;
+    struct dirent *de;
+
+    memset(counts, 0, sizeof(*counts));
+    if ((d = open_outbox(dir, err)) == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        if (!is_key(de->d_name))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (entry_queued(path))
+            counts->queued++;
+        else
+            counts->waiting++;
+    }
+    closedir(d);
+    snprintf(path, sizeof(path), "%s/unclaimed", dir);
+    if ((d = opendir(path)) != NULL) {
+        while ((de = readdir(d)) != NULL)
+            counts->unclaimed += is_key(de->d_name);
+        closedir(d);
+    }
+    counts->damaged = count_messages(dir, "damaged");
+    counts->refused = count_messages(dir, "refused");
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "mime_internal.h"
+#include "pec/inreply.h"
 #include "pec/log.h"
 #include "pec/reception.h"
 #include "pec/trace_facts.h"
@@ -78,7 +79,8 @@ static enum pec_mailbox_policy policy_of(const struct pec_reception_ctx *ctx, co
 }
 
 /* busta - a valid busta di trasporto: presa in carico, no-dest notices, or the virus path */
-static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts, size_t n, const char *virus,
+static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts,
+                 const enum pec_mailbox_policy *policy, size_t n, const char *virus,
                  time_t now, struct pec_reception_verdict *v, GMimeMessage *m, struct pec_error *err)
 {
     const struct pec_daticert *d = &v->analysis.daticert;
@@ -89,7 +91,7 @@ static int busta(const struct pec_reception_ctx *ctx, const char *const *rcpts, 
     int rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (policy_of(ctx, rcpts[i]) != PEC_MAILBOX_UNKNOWN) {
+        if (policy[i] != PEC_MAILBOX_UNKNOWN) {
             pec_strv_push(&taken, rcpts[i]);
             continue;
         }
@@ -155,35 +157,50 @@ static int receipt(const struct pec_reception_ctx *ctx, time_t now, struct pec_r
     return emit(ctx, v, PEC_MSG_ERRORE_CONSEGNA_VIRUS, sender, &f, a->daticert.errore_esteso, NULL, now, err);
 }
 
-/* ordinary - not valid PEC: wrapped at delivery when every recipient takes ordinary mail, else refused */
-static void ordinary(const struct pec_reception_ctx *ctx, const char *const *rcpts, size_t n, const char *virus,
-                     struct pec_reception_verdict *v)
+/* ordinary - not valid PEC: wrapped at delivery when every recipient takes ordinary mail, else refused;
+ * what a listed provider signed validly but that fails a formal check is wrapped for every mailbox of
+ * ours (PEC-RULES §5.2: the recipient learns a PEC message arrived broken) */
+static void ordinary(const enum pec_mailbox_policy *policies, size_t n, const char *virus,
+                     int envelope_ok, struct pec_reception_verdict *v)
 {
+    enum pec_anomaly cause = pec_anomaly_of(&v->analysis);
+
+    /* a valid busta sent on to someone it does not certify is a replay, not a broken PEC message */
+    if (cause == PEC_ANOMALY_FORMAL && !envelope_ok)
+        cause = PEC_ANOMALY_ORDINARY;
+
     if (virus) {
         set_reply(v, "554", "5.7.0", "Virus rilevato nel messaggio / Virus found in the message");
         return;
     }
+    v->answerable = !v->analysis.gestore_signed; /* a provider's signed mail answers as PEC, or is a replay */
     for (size_t i = 0; i < n; i++) {
-        if (policy_of(ctx, rcpts[i]) != PEC_MAILBOX_ACCEPTS_ORDINARY) {
+        enum pec_mailbox_policy policy = policies[i];
+
+        if (policy == PEC_MAILBOX_UNKNOWN)
+            v->answerable = 0;
+        if (policy == PEC_MAILBOX_UNKNOWN || (policy == PEC_MAILBOX_PEC_ONLY && cause != PEC_ANOMALY_FORMAL))
             set_reply(v, "554", "5.7.1",
                       "Indirizzo destinatario sconosciuto o non abilitato alla ricezione di posta non "
                       "certificata / Recipient unknown or not accepting non-certified mail");
-            return;
-        }
     }
+    if (v->action == PEC_RECEPTION_REJECT)
+        return;
+    v->answerable = 0;
     v->action = PEC_RECEPTION_ACCEPT;
-    v->mark_anomaly = 1;
+    v->anomaly = cause;
 }
 
 /* check_envelope - a busta certifies its recipients (PEC-RULES §2.3: the forward path is the original's):
  * one that reaches an envelope recipient its daticert does not name is not valid PEC here, whatever its
  * signature, and takes the way of every message that is not */
-static void check_envelope(struct pec_analysis *a, const char *const *rcpts, size_t n)
+static int check_envelope(struct pec_analysis *a, const char *const *rcpts, size_t n)
 {
     char buf[512];
+    int ok = 1;
 
     if (a->kind != PEC_KIND_BUSTA_TRASPORTO || !a->has_daticert)
-        return;
+        return 1;
     for (size_t i = 0; i < n; i++) {
         int found = 0;
 
@@ -195,7 +212,9 @@ static void check_envelope(struct pec_analysis *a, const char *const *rcpts, siz
         if (!pec_strv_has(&a->errors, buf))
             pec_strv_push(&a->errors, buf);
         a->valid = 0;
+        ok = 0;
     }
+    return ok;
 }
 
 /* pec_reception_decide - classify and decide */
@@ -206,27 +225,58 @@ int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, s
     struct pec_analyze_opts opts = { ctx->trust, ctx->index, now };
     const struct pec_analysis *a = &v->analysis;
     GMimeMessage *m;
-    int rc = 0;
+    enum pec_mailbox_policy *policy;
+    int rc = 0, envelope_ok;
 
     memset(v, 0, sizeof(*v));
-    if (pec_message_analyze(raw, len, &opts, &v->analysis, err) < 0)
+    /* who our recipients are, asked once, before anything is judged: a list that cannot answer is a 4xx */
+    if ((policy = calloc(n_rcpts ? n_rcpts : 1, sizeof(*policy))) == NULL)
+        pec_panic("out of memory");
+    for (size_t i = 0; i < n_rcpts; i++)
+        if ((policy[i] = policy_of(ctx, rcpts[i])) == PEC_MAILBOX_LOOKUP_FAILED) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "mailbox %.200s: the list of mailboxes did not answer", rcpts[i]);
+            free(policy);
+            return -1;
+        }
+    if (pec_message_analyze(raw, len, &opts, &v->analysis, err) < 0) {
+        free(policy);
         return -1;
-    check_envelope(&v->analysis, rcpts, n_rcpts);
+    }
+    envelope_ok = check_envelope(&v->analysis, rcpts, n_rcpts);
     if (a->has_daticert && a->daticert.identificativo)
         snprintf(v->identificativo, sizeof(v->identificativo), "%s", a->daticert.identificativo);
     if (!a->valid) {
-        ordinary(ctx, rcpts, n_rcpts, virus, v);
+        ordinary(policy, n_rcpts, virus, envelope_ok, v);
+        free(policy);
         return 0;
     }
     m = mime_parse(raw, len, NULL);
     if (a->kind == PEC_KIND_BUSTA_TRASPORTO)
-        rc = busta(ctx, rcpts, n_rcpts, virus, now, v, m, err);
+        rc = busta(ctx, rcpts, policy, n_rcpts, virus, now, v, m, err);
     else if (a->kind == PEC_KIND_RICEVUTA)
         rc = receipt(ctx, now, v, err);
     else
         v->action = PEC_RECEPTION_ACCEPT; /* another provider's anomaly envelope: delivered as it is */
     if (m)
         g_object_unref(m);
+    free(policy);
+    return rc;
+}
+
+/* pec_reception_answer - see reception.h */
+int pec_reception_answer(struct pec_reception_verdict *v, const void *raw, size_t len, const char *const *rcpts,
+                         size_t n_rcpts, pec_inreply_sent_fn sent, void *sent_ctx, struct pec_error *err)
+{
+    int rc;
+
+    if (v->action != PEC_RECEPTION_REJECT || !v->answerable)
+        return 0;
+    if ((rc = pec_inreply_answers(raw, len, rcpts, n_rcpts, sent, sent_ctx, err)) == 1) {
+        v->action = PEC_RECEPTION_ACCEPT;
+        v->anomaly = PEC_ANOMALY_ANSWER;
+        v->answerable = 0;
+        v->reply_code[0] = v->reply_xcode[0] = v->reply_text[0] = '\0';
+    }
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "pec/log.h"
 #include "pec/net.h"
 #include "pec/submit.h"
+#include "pec/text.h"
 
 #define SMTP_TIMEOUT_S 120
 
@@ -130,15 +131,6 @@ refused:
     return -1;
 }
 
-/* has_8bit - any byte above 127 */
-static int has_8bit(const unsigned char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (p[i] & 0x80)
-            return 1;
-    return 0;
-}
-
 /* append_data - the message as SMTP DATA: CRLF line ends, leading dots doubled, the final dot line */
 static void append_data(struct pec_buf *out, const char *msg, size_t len)
 {
@@ -170,7 +162,8 @@ static int transaction(struct pec_submitter *s, const char *from, const char *rc
     int code;
 
     *stage = "MAIL FROM";
-    snprintf(line, sizeof(line), "MAIL FROM:<%s>%s", from, s->eightbit && has_8bit(msg, len) ? " BODY=8BITMIME" : "");
+    snprintf(line, sizeof(line), "MAIL FROM:<%s>%s", from,
+             s->eightbit && pec_text_has_8bit(msg, len) ? " BODY=8BITMIME" : "");
     if ((code = command(s, line)) != 250)
         return code;
     *stage = "RCPT TO";

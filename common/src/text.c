@@ -94,6 +94,17 @@ int pec_text_utf8_valid(const char *s, enum pec_text_rule rule, const char **bad
     return 0;
 }
 
+/* pec_text_has_8bit - any byte above 127 */
+int pec_text_has_8bit(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++)
+        if (p[i] & 0x80)
+            return 1;
+    return 0;
+}
+
 /* pec_hex - the one hex encoder (digests, chain hashes, certificate fingerprints) */
 void pec_hex(const void *data, size_t len, char *out)
 {

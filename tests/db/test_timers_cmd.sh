@@ -10,15 +10,7 @@ psql_q() { $PEC_TEST_PSQL -At -c "$1" >/dev/null 2>&1; }
 "$PECCTL" db migrate --db "$PEC_TEST_DB" >/dev/null || fail "migrate"
 "$PECCTL" example --out "$T_TMP/pki" >/dev/null || fail "example"
 recording_sendmail
-cat > "$T_TMP/provider.conf" <<CONF
-provider_name = "Gestore Esempio S.p.A."
-mail_domain = pec-esempio.test
-managed_domains = pec-esempio.test
-cert_file = $T_TMP/pki/provider.pem
-key_file = $T_TMP/pki/provider.key
-database = $PEC_TEST_DB
-sendmail_command = $T_TMP/sendmail
-CONF
+db_provider_conf "$T_TMP/pki"
 
 T0=1795417200   # 23/11/2026 08:00 +0100
 ts() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S+00'; }

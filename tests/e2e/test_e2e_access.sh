@@ -24,12 +24,12 @@ refuse rcpt "Acc rcpt" --to bob@$B --header "To: bob@$B, carol@$B" --header "Sub
 refuse 'rcpt|bcc' "Acc bcc" --to bob@$B,carol@$B --header "To: bob@$B" --header "Bcc: carol@$B" --header "Subject: Acc bcc"
 refuse recipients "Acc many" --to bob@$B,carol@$B,dora@$B,alice@$B --header "To: bob@$B, carol@$B, dora@$B, alice@$B" --header "Subject: Acc many"
 head -c 120000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$T_TMP/big.txt"
-refuse size "Acc size" --to bob@$B,carol@$B,dora@$B --header "To: bob@$B, carol@$B, dora@$B" --header "Subject: Acc size" --attach "$T_TMP/big.txt"
+refuse size "Acc size" --to bob@$B,carol@$B,dora@$B --header "To: bob@$B, carol@$B, dora@$B" --header "Subject: Acc size" --attach @"$T_TMP/big.txt"
 # (a missing Date cannot be shown here: Postfix's cleanup adds one for local clients before the milter)
 printf 'From: alice@%s\r\nTo: bob@%s\r\nSubject: Acc syntax\r\nDate: %s\r\nMessage-ID: <nob@client.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\nA multipart without boundary.\r\n' $A $B "$(date -R)" > "$T_TMP/syntax.eml"
-refuse syntax "Acc syntax" --to bob@$B --data "$T_TMP/syntax.eml"
+refuse syntax "Acc syntax" --to bob@$B --data @"$T_TMP/syntax.eml"
 h_eicar > "$T_TMP/eicar.com"
-out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "Subject: Acc virus" --attach "$T_TMP/eicar.com")
+out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "Subject: Acc virus" --attach @"$T_TMP/eicar.com")
 e2e_expect "virus at the access point" "$out" refuse "\\(virus\\).*Eicar-Test-Signature"
 e2e_wait "non accettazione per virus" alice@$A 1 "^X-Ricevuta: non-accettazione" "^X-VerificaSicurezza: errore" "Acc virus"
 ls "$(n_get $A DIR)"/quarantine/*.eml >/dev/null 2>&1 && ok || fail "infected submission not quarantined"

@@ -11,7 +11,7 @@ printf 'Contratto di fornitura.\n' > "$T_TMP/contratto.txt"
 
 # ---- acceptance, presa in carico, completa (To) and sintetica (Cc) -----------------------------------
 out=$(n_submit $A alice --to bob@$B,carol@$B --header "To: bob@$B" --header "Cc: carol@$B" \
-      --header "Subject: Flow 1" --body "Testo." --attach "$T_TMP/contratto.txt")
+      --header "Subject: Flow 1" --body "Testo." --attach @"$T_TMP/contratto.txt")
 e2e_expect "A->B To+Cc submission" "$out" accept
 e2e_wait "accettazione" alice@$A 1 "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Flow 1$"
 e2e_wait "presa in carico to A's mailReceipt" posta-certificata@$A 1 "^X-Ricevuta: presa-in-carico" "^Subject: PRESA IN CARICO: Flow 1$"
@@ -34,7 +34,7 @@ pic=$(n_find posta-certificata@$A "^Subject: PRESA IN CARICO: Flow 1$")
 
 # ---- breve -------------------------------------------------------------------------------------------
 out=$(n_submit $A alice --to bob@$B --header "To: bob@$B" --header "X-TipoRicevuta: breve" \
-      --header "Subject: Flow 2" --body "Breve." --attach "$T_TMP/contratto.txt")
+      --header "Subject: Flow 2" --body "Breve." --attach @"$T_TMP/contratto.txt")
 e2e_expect "breve submission" "$out" accept
 e2e_wait "consegna breve" alice@$A 1 "^Subject: CONSEGNA: Flow 2$" "name=contratto.txt.hash"
 f=$(n_find alice@$A "^Subject: CONSEGNA: Flow 2$")

@@ -21,7 +21,7 @@ x=$(e2e_daticert "$p" 2>/dev/null)
 grep -q "<ricezione>bob@$B</ricezione>" <<<"$x" && ! grep -q "<ricezione>nessuno@" <<<"$x" && ok || fail "presa in carico should list bob only"
 
 # ---- quota: piena@B has a 1 KB quota -----------------------------------------------------------------
-out=$(n_submit $A alice --to piena@$B,carol@$B --header "To: piena@$B, carol@$B" --header "Subject: Man quota" --attach "$T_TMP/big.txt")
+out=$(n_submit $A alice --to piena@$B,carol@$B --header "To: piena@$B, carol@$B" --header "Subject: Man quota" --attach @"$T_TMP/big.txt")
 e2e_expect "submission to a full mailbox" "$out" accept
 e2e_wait "avviso di mancata consegna (quota)" alice@$A 1 "^X-Ricevuta: errore-consegna" "Man quota"
 e2e_wait "consegna for carol" alice@$A 1 "^X-Ricevuta: avvenuta-consegna" "^Subject: CONSEGNA: Man quota$"

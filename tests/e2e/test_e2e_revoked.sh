@@ -27,13 +27,13 @@ check "openssl too calls C's certificate revoked" sh -c "! openssl verify -crl_c
 
 original "Revoked C" "carla@$C" "bob@$B" > "$T_TMP/c.eml"
 "$PEC_BUILD_DIR/tests/make-busta" "$T_TMP/c.conf" "$T_TMP/c.eml" > "$T_TMP/c-busta.eml" || fail "make-busta C"
-out=$(n_mx $B --from carla@$C --to bob@$B --data "$T_TMP/c-busta.eml")
+out=$(n_mx $B --from carla@$C --to bob@$B --data @"$T_TMP/c-busta.eml")
 e2e_expect "busta signed by a revoked certificate" "$out" refuse "^554 "
 grep -q "rifiuto: .*revoked" "$T_TMP/milter-reception-b.log" && ok || fail "B's log does not name the revocation"
 
 original "Good A" "alice@$A" "bob@$B" > "$T_TMP/a.eml"
 "$PEC_BUILD_DIR/tests/make-busta" "$(n_get $A DIR)/provider.conf" "$T_TMP/a.eml" > "$T_TMP/a-busta.eml" || fail "make-busta A"
-out=$(n_mx $B --from alice@$A --to bob@$B --data "$T_TMP/a-busta.eml")
+out=$(n_mx $B --from alice@$A --to bob@$B --data @"$T_TMP/a-busta.eml")
 e2e_expect "busta of a provider in good standing" "$out" accept
 e2e_wait "the good busta delivered" bob@$B 1 "^X-Trasporto: posta-certificata" "Good A"
 e2e_none "the revoked provider's busta stored" bob@$B "Revoked C"

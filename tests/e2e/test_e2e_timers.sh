@@ -2,7 +2,8 @@
 # 12 h / 24 h timers with an injected clock: a certified message to a provider (pec-c.test, in the index)
 # that takes the busta and never answers; `pecctl timers run --now` at +13 h sends the preavviso di
 # mancata consegna (12 h), at +25 h the mancata consegna per timeout (24 h); a recipient whose
-# consegna arrived gets neither; a second run sends nothing again.
+# consegna arrived gets neither; a second run sends nothing again; each notice's <risposte> is the
+# original Reply-To.
 . "$(dirname "$0")/e2e-lib.sh"
 "$PECCTL" timers 2>&1 | grep -q "timers run" || skip "pecctl timers not built"
 SILENT=$(free_port)
@@ -11,7 +12,7 @@ N_INDEX_ONLY=pec-c.test
 N_EXTRA_TRANSPORT="pec-c.test smtp:[127.0.0.1]:$SILENT"
 e2e_start
 CONF_A=$(n_get $A DIR)/provider.conf
-out=$(n_submit $A alice --to zed@pec-c.test,bob@$B --header "To: zed@pec-c.test, bob@$B" --header "Subject: Tim 1" --body "Risponderai?")
+out=$(n_submit $A alice --to zed@pec-c.test,bob@$B --header "To: zed@pec-c.test, bob@$B" --header "Subject: Tim 1" --header "Reply-To: segreteria@$A" --body "Risponderai?")
 e2e_expect "submission" "$out" accept
 e2e_wait "accettazione" alice@$A 1 "^X-Ricevuta: accettazione" "^Subject: ACCETTAZIONE: Tim 1$"
 e2e_wait "consegna for bob" alice@$A 1 "^X-Ricevuta: avvenuta-consegna" "^Subject: CONSEGNA: Tim 1$"
@@ -37,6 +38,8 @@ sleep 2
 for f in $(n_msgs alice@$A); do
   grep -q "Tim 1" "$f" && grep -qE "^X-Ricevuta: (preavviso-)?errore-consegna" "$f" || continue
   e2e_daticert "$f" | grep -q "<consegna>zed@pec-c.test</consegna>" && ok || fail "a timeout notice not about zed"
+  # the notice answers to where the sender asked replies to go (its Reply-To), as the busta did
+  e2e_daticert "$f" | grep -q "<risposte>segreteria@$A</risposte>" && ok || fail "a timeout notice without the original Reply-To"
 done
 e2e_verify_everything
 done_tests

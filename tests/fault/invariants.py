@@ -109,6 +109,7 @@ def main():
             problems.append("%s: %s" % (name, text))
 
     consegne = collections.Counter()        # (sender, identificativo, recipient) -> receipts
+    consegna_ids = collections.defaultdict(list)  # the same -> the receipts' Message-IDs
     notices = set()                         # (identificativo, recipient) with a timeout / mancata notice
     accettazioni, prese = set(), set()
     for mailbox, kind, ident, rcpts, msgid in receipts:
@@ -123,6 +124,7 @@ def main():
         elif kind == "avvenuta-consegna":
             for r in rcpts:
                 consegne[(mailbox, ident, r)] += 1
+                consegna_ids[(mailbox, ident, r)].append(msgid)
         elif kind in NOTICE_TYPES:
             for r in rcpts:
                 notices.add((ident, r))
@@ -130,7 +132,9 @@ def main():
     for key, n in consegne.items():
         if n > 1:
             for _ in range(n - 1):
-                bad("duplicate_consegna", "%s has %d avvenuta consegna for %s" % (key[0], n, key[1:]))
+                # one Message-ID twice: stored twice at the sender; two: sent twice by the recipient's side
+                bad("duplicate_consegna", "%s has %d avvenuta consegna for %s (Message-IDs %s)" % (
+                    key[0], n, key[1:], " ".join(consegna_ids[key])))
     for key, n in bustas.items():
         if n > 1:
             for _ in range(n - 1):

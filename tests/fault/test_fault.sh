@@ -21,7 +21,7 @@ echo "fault: FAULT_SEED=$FAULT_SEED FAULT_N=$N (run again with the same FAULT_SE
 F=$T_TMP/fault
 mkdir -p "$F/sub"
 : > "$F/faults.log"
-fault() { echo "$1" >> "$F/faults.log"; }
+fault() { echo "$1" >> "$F/faults.log"; echo "$(date +%T.%N | cut -c1-12) $1" >> "$F/faults-at.log"; }
 tick() { echo "$(date +%T) $*"; }
 
 # ---- full file systems: small tmpfs mounts under what must be written before an answer ---------------
@@ -65,7 +65,7 @@ submit() {
     printf 'Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
       "$(date -R)" "$body"
   } > "$msg"
-  out=$(n_submit $A "$from" --to "$rcpts" --data "$msg" --timeout 30)
+  out=$(n_submit $A "$from" --to "$rcpts" --data @"$msg" --timeout 30)
   n_accepted "$out" && accepted=1
   printf 'k=%s\nfrom=%s@%s\nrcpts=%s\nkind=%s\naccepted=%s\nreply=%s\n' "$k" "$from" "$A" "$rcpts" "$kind" \
     "$accepted" "$(n_reply "$out")" > "$F/sub/$k"
@@ -239,6 +239,20 @@ for dom in $A $B; do
 done
 n_psql $A -At -F $'\t' -c "SELECT identificativo, encode(subject, 'escape'), queued_at IS NOT NULL FROM messages" \
   > "$F/messages-a.tsv" || fail "messages of $A"
-python3 "$PEC_SRC_DIR/tests/fault/invariants.py" "$T_TMP" "$A" "$B" "$FAULT_SEED" && ok || fail "an invariant does not hold (see above)"
+# on a failure, what CI needs to find the path taken: the faults with their times, and every log line
+# about the messages the failing invariants name
+diagnose() {
+  echo "faults, in order:"; sed 's/^/  /' "$F/faults-at.log"
+  grep -oE '(pec1\.[a-z0-9.]+@[a-z0-9.-]+|<[^> ]+>)' "$F/invariants.out" | tr -d '<>' | sort -u | head -6 |
+    while read -r id; do
+      echo "log lines naming $id:"
+      grep -hF "$id" "$T_TMP"/net-*/*/*.log "$T_TMP"/*.log 2>/dev/null | cut -c1-400 | head -25 | sed 's/^/  /'
+    done
+}
+if python3 "$PEC_SRC_DIR/tests/fault/invariants.py" "$T_TMP" "$A" "$B" "$FAULT_SEED" > "$F/invariants.out"; then
+  cat "$F/invariants.out"; ok
+else
+  cat "$F/invariants.out"; diagnose; fail "an invariant does not hold (see above)"
+fi
 e2e_verify_everything
 done_tests

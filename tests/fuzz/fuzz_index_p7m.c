@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pec_error err = { 0 };
     struct pec_index *idx;
 
-    if (pec_index_unwrap("fuzz.ldif.p7m", data, size, fuzz_trust, FUZZ_NOW, &ldif, &err) == 0 &&
+    if (pec_index_unwrap("fuzz.ldif.p7m", data, size, fuzz_trust, FUZZ_NOW, &ldif, NULL, &err) == 0 &&
         (idx = pec_index_parse_ldif(ldif.data, ldif.len, &err)) != NULL) {
         fuzz_index_walk(idx);
         pec_index_free(&idx);

@@ -1,9 +1,11 @@
 /* fuzz_message.c - pec_message_analyze as the reception and delivery points call it (trust store and
  * index given, so the signature, chain and provider checks run), then the access point's readers of an
- * original: pec_message_facts and pec_message_header_fields. */
+ * original: pec_message_facts and pec_message_header_fields, and what the reception and delivery points
+ * read of an ordinary answer (pec_inreply_read: its referenced ids, its answerers). */
 #include <string.h>
 #include "fuzz.h"
 #include "pec/access.h"
+#include "pec/inreply.h"
 #include "pec/message.h"
 
 /* LLVMFuzzerInitialize - the golden trust store and index, once */
@@ -22,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pec_analysis a;
     struct pec_daticert facts;
     struct pec_error err = { 0 };
+    struct pec_inreply r;
 
     if (pec_message_analyze(data, size, &opts, &a, &err) == 0) {
         /* a verdict is consistent: valid means no reasons, and a kind was decided */
@@ -36,5 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     pec_strv_clear(&names);
     pec_strv_clear(&values);
+    pec_inreply_read(data, size, &r);
+    if (r.ids.n > PEC_INREPLY_MAX || r.answerers.n > PEC_INREPLY_MAX)
+        abort();
+    for (size_t i = 0; i < r.answerers.n; i++)
+        if (strchr(r.answerers.v[i], '@') == NULL)
+            abort();
+    pec_inreply_clear(&r);
     return 0;
 }

@@ -40,39 +40,74 @@ h_sink_messages() {
   done
 }
 
-# h_dovecot_auth NAME PORT USERS-FILE: a Dovecot that only authenticates (SASL for Postfix)
+# h_dovecot24: whether the installed Dovecot speaks the 2.4 configuration dialect (Debian 13)
+h_dovecot24() {
+  local v
+  v=$(dovecot --version 2>/dev/null) || return 1
+  [ "${v%%.*}" -gt 2 ] 2>/dev/null && return 0
+  v=${v#2.}
+  [ "${v%%.*}" -ge 4 ] 2>/dev/null
+}
+
+# h_dovecot_sasl_conf USERS-FILE [PORT]: in the installed Dovecot's dialect, the passdb of USERS-FILE
+# (plain-text passwords) and, with PORT, the auth service's listener on 127.0.0.1:PORT for Postfix's SASL
+h_dovecot_sasl_conf() {
+  local users=$1 port=${2:-}
+  if h_dovecot24; then
+    printf 'passdb passwd-file {\n  passwd_file_path = %s\n  default_password_scheme = PLAIN\n}\n' "$users"
+    [ -z "$port" ] ||
+      printf 'service auth {\n  inet_listener auth-inet {\n    listen = 127.0.0.1\n    port = %s\n  }\n}\n' "$port"
+  else
+    printf 'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}\n' "$users"
+    [ -z "$port" ] ||
+      printf 'service auth {\n  inet_listener {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$port"
+  fi
+}
+
+# h_dovecot_auth NAME PORT USERS-FILE: a Dovecot that only authenticates (SASL for Postfix), configured
+# in the dialect of the installed Dovecot: the lines that differ first (2.4 wants its version first)
 h_dovecot_auth() {
   local name=$1 port=$2 users=$3
   local d=$T_TMP/dovecot-$name
   mkdir -p "$d/base" "$d/state"
-  cat > "$d/dovecot.conf" <<CONF
+  {
+    if h_dovecot24; then
+      cat <<CONF
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+auth_allow_cleartext = yes
+userdb static {
+  fields {
+    uid = nobody
+    gid = nogroup
+    home = /nonexistent
+  }
+}
+CONF
+    else
+      cat <<CONF
+disable_plaintext_auth = no
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+CONF
+    fi
+    h_dovecot_sasl_conf "$users" "$port"
+    cat <<CONF
 base_dir = $d/base
 state_dir = $d/state
 protocols =
 log_path = $d/dovecot.log
 ssl = no
-disable_plaintext_auth = no
 auth_mechanisms = plain login
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $users
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=/nonexistent
-}
-service auth {
-  inet_listener {
-    address = 127.0.0.1
-    port = $port
-  }
-}
 service anvil {
   chroot =
 }
 default_internal_user = dovenull
 default_login_user = dovenull
 CONF
+  } > "$d/dovecot.conf"
   h_bg "dovecot-$name" dovecot -c "$d/dovecot.conf" -F
   wait_port "$port"
 }
@@ -84,25 +119,140 @@ h_dovecot_plugins() {
   ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$1/lib10_quota_plugin.so"
 }
 
-# h_dovecot_mail_conf PLUGIN-DIR DOMAIN SUBMISSION-HOST: the dovecot.conf lines every delivery Dovecot
-# shares: mail as nobody in ~/Maildir, quota plugin, receipts submitted to SUBMISSION-HOST, a full mailbox
-# refused for good (an avviso di mancata consegna, not a retry)
-h_dovecot_mail_conf() {
+# h_dovecot_settings_module PLUGIN-SO: on Dovecot 2.4, our settings module (libpec_settings.so, built next
+# to the plugin) in the one folder doveconf loads settings modules from, so that it knows the pec_* keys.
+# Copied (not linked: the build dir may go) and replaced atomically, since tests start Dovecots in
+# parallel; left there, as the packages `make deps` installs are
+h_dovecot_settings_module() {
+  h_dovecot24 || return 0
+  local so=$(dirname "$1")/libpec_settings.so dir=/usr/lib/dovecot/modules/settings
+  [ -f "$so" ] || { echo "h_dovecot_settings_module: $so not built" >&2; return 1; }
+  cmp -s "$so" "$dir/libpec_settings.so" && return 0
+  mkdir -p "$dir"
+  cp "$so" "$dir/.libpec_settings.so.$$" && mv -f "$dir/.libpec_settings.so.$$" "$dir/libpec_settings.so"
+}
+
+# h_dovecot_quota_field SIZE: the passwd-file extra field that gives one user a quota of SIZE (bytes, k, M)
+h_dovecot_quota_field() {
+  if h_dovecot24; then echo "userdb_quota_storage_size=$1"; else echo "userdb_quota_rule=*:storage=$1"; fi
+}
+
+# h_dovecot_delivery_conf KEY=VALUE...: the whole dovecot.conf of a delivery Dovecot, in the dialect of the
+# installed Dovecot (2.3 or 2.4): mail as nobody in ~/Maildir, the quota plugin (100M), receipts submitted
+# to submission, a full mailbox refused for good (an avviso di mancata consegna, not a retry), LMTP on
+# 127.0.0.1:lmtp with `plugins` added for LMTP (and for dovecot-lda with lda=1).  Keys: dir (base, state
+# and log under it), modules (mail_plugin_dir), domain, submission, users (passwd-file for passdb and
+# userdb), lmtp, plugins, pec_config; optional: home (the home folder of users without one: home/USER),
+# auth (a SASL port for Postfix), sieve=1 (~/.dovecot.sieve), tls_cert + tls_key (ssl required),
+# imaps (IMAP over TLS on that port), groups (mail_access_groups), lda=1
+h_dovecot_delivery_conf() {
+  local dir modules domain submission users lmtp plugins="" pec_config home="" auth="" sieve="" tls_cert=""
+  local tls_key="" imaps="" groups="" lda="" kv p v24=""
+  for kv in "$@"; do local "$kv"; done
+  h_dovecot24 && v24=1
+  local protocols=lmtp
+  [ -n "$imaps" ] && protocols="lmtp imap"
+  # the lines that differ: 2.4 wants its version first, names every section and listener
+  if [ -n "$v24" ]; then
+    cat <<CONF
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_plugins {
+  quota = yes
+}
+quota "User quota" {
+  driver = maildir
+}
+quota_storage_size = 100M
+# 2.4 lets a message through over the quota by up to 10M by default (2.3: 10 % of it)
+quota_storage_grace = 0
+userdb passwd-file {
+  passwd_file_path = $users
+$([ -n "$home" ] && printf '  fields {\n    home = %s/%%{user}\n  }' "$home")
+}
+service lmtp {
+  inet_listener lmtp {
+    listen = 127.0.0.1
+    port = $lmtp
+  }
+}
+pec_config = $pec_config
+CONF
+    # (with ssl = required, 2.3 ignores disable_plaintext_auth; 2.4 refuses auth_allow_cleartext)
+    if [ -n "$tls_cert" ]; then
+      printf 'ssl_server_cert_file = %s\nssl_server_key_file = %s\n' "$tls_cert" "$tls_key"
+    else
+      echo "auth_allow_cleartext = yes"
+    fi
+    [ -n "$imaps" ] && printf 'service imap-login {\n  inet_listener imap {\n    port = 0\n  }\n  inet_listener imaps {\n    listen = 127.0.0.1\n    port = %s\n    ssl = yes\n  }\n}\n' "$imaps"
+    [ -n "$sieve" ] && printf 'sieve_script personal {\n  driver = file\n  path = ~/sieve\n  active_path = ~/.dovecot.sieve\n}\n'
+    for p in lmtp ${lda:+lda}; do
+      printf 'protocol %s {\n  mail_plugins {\n' "$p"
+      for kv in $plugins; do printf '    %s = yes\n' "$kv"; done
+      printf '  }\n}\n'
+    done
+  else
+    cat <<CONF
+disable_plaintext_auth = no
+mail_location = maildir:~/Maildir
+mail_plugins = quota
+userdb {
+  driver = passwd-file
+  args = $users
+${home:+  default_fields = home=$home/%u}
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $lmtp
+  }
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=100M
+  pec_config = $pec_config
+${sieve:+  sieve = file:~/sieve;active=~/.dovecot.sieve}
+}
+CONF
+    [ -n "$tls_cert" ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$tls_cert" "$tls_key"
+    [ -n "$imaps" ] && printf 'service imap-login {\n  inet_listener imap {\n    port = 0\n  }\n  inet_listener imaps {\n    address = 127.0.0.1\n    port = %s\n    ssl = yes\n  }\n}\n' "$imaps"
+    for p in lmtp ${lda:+lda}; do
+      printf 'protocol %s {\n  mail_plugins = $mail_plugins %s\n}\n' "$p" "$plugins"
+    done
+  fi
+  h_dovecot_sasl_conf "$users" "$auth"
   cat <<CONF
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $dir/dovecot.log
+info_log_path = $dir/dovecot.log
+protocols = $protocols
+listen = 127.0.0.1
+ssl = $([ -n "$tls_cert" ] && echo required || echo no)
+auth_mechanisms = plain login
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
 mail_uid = nobody
 mail_gid = nogroup
-mail_location = maildir:~/Maildir
-mail_plugin_dir = $1
-mail_plugins = quota
-hostname = mx.$2
-postmaster_address = postmaster@$2
-submission_host = $3
+mail_plugin_dir = $modules
+hostname = mx.$domain
+postmaster_address = postmaster@$domain
+submission_host = $submission
 lmtp_rcpt_check_quota = no
 lda_mailbox_autocreate = yes
 quota_full_tempfail = no
+${groups:+mail_access_groups = $groups}
+service anvil {
+  chroot =
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
 CONF
 }
 

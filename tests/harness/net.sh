@@ -19,6 +19,8 @@
 # Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
 # (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
+# N_USERDB=1: the reception points ask Dovecot's userdb (its auth-userdb socket, answers kept
+# N_USERDB_CACHE seconds [30]) instead of reading the mailbox file.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../db/pg.sh"
 N_DOMAINS=()
@@ -174,7 +176,7 @@ n_provider() {
     line="$name@$dom:{PLAIN}secret:65534:65534::$d/home/$name@$dom::"
     case $extra in
       ordinary) line="${line}userdb_pec_accept_ordinary=yes"; echo "$name@$dom ordinary" >> "$d/mailboxes" ;;
-      quota) line="${line}userdb_quota_rule=*:storage=1k"; echo "$name@$dom" >> "$d/mailboxes" ;;
+      quota) line="$line$(h_dovecot_quota_field 1k)"; echo "$name@$dom" >> "$d/mailboxes" ;;
       *) echo "$name@$dom" >> "$d/mailboxes" ;;
     esac
     echo "$line" >> "$d/users"
@@ -194,7 +196,8 @@ outbox_dir = $d/outbox
 marker_domain = outbox.pec.invalid
 submit_address = $d/postfix/queue/public/pec-inject
 sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
-mailbox_file = $d/mailboxes
+$([ "${N_USERDB:-0}" = 1 ] && printf 'userdb_socket = %s\nuserdb_cache = %s' "$d/dovecot/run/auth-userdb" "${N_USERDB_CACHE:-30}" ||
+   echo "mailbox_file = $d/mailboxes")
 quarantine_dir = $d/quarantine
 ${N_CLAMD_SOCKET:+clamd_socket = $N_CLAMD_SOCKET}
 $([ -n "${N_CLAMD_SOCKET:-}" ] || echo "allow_unscanned = yes")
@@ -204,73 +207,15 @@ CONF
   chmod 644 "$d/provider.conf"
   # ---- Dovecot: LMTP with the pec plugin, SASL for Postfix, IMAP over TLS ----
   h_dovecot_plugins "$d/modules" "$PEC_BUILD_DIR/dovecot-plugin/lib95_pec_plugin.so"
-  local protocols="lmtp" imap_conf=""
-  if [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ]; then
-    protocols="lmtp imap"
-    imap_conf="service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = $IMAPS
-    ssl = yes
-  }
-}"
-  fi
-  cat > "$d/dovecot/dovecot.conf" <<CONF
-base_dir = $d/dovecot/run
-state_dir = $d/dovecot/state
-log_path = $d/dovecot/dovecot.log
-info_log_path = $d/dovecot/dovecot.log
-protocols = $protocols
-listen = 127.0.0.1
-ssl = $([ "$N_TLS" = 1 ] && echo required || echo no)
-$([ "$N_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$T_TMP/pki/tls-$dom.pem" "$T_TMP/pki/tls-$dom.key")
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-$(h_dovecot_mail_conf "$d/modules" "$dom" "127.0.0.1:$INJ")
-# (submission_host is unused: the plugin submits through submit_address)
-# the plugin submits through submit_address, Postfix's public/pec-inject: group postdrop only
-mail_access_groups = postdrop
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $d/users
-}
-userdb {
-  driver = passwd-file
-  args = $d/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $LMTP
-  }
-}
-service auth {
-  inet_listener {
-    address = 127.0.0.1
-    port = $AUTH
-  }
-}
-service anvil {
-  chroot =
-}
-service stats {
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-$imap_conf
-protocol lmtp {
-  mail_plugins = \$mail_plugins $([ "$N_PEC" = 1 ] && echo pec)
-}
-plugin {
-  quota = maildir:User quota
-  quota_rule = *:storage=100M
-  pec_config = $d/provider.conf
-}
-CONF
+  h_dovecot_settings_module "$PEC_BUILD_DIR/dovecot-plugin/lib95_pec_plugin.so" || return 1
+  local imaps="" tls=()
+  [ "$N_TLS" = 1 ] && tls=(tls_cert="$T_TMP/pki/tls-$dom.pem" tls_key="$T_TMP/pki/tls-$dom.key")
+  [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ] && imaps=$IMAPS
+  # the plugin submits through submit_address, Postfix's public/pec-inject (group postdrop only), so
+  # submission_host is unused
+  h_dovecot_delivery_conf dir="$d/dovecot" modules="$d/modules" domain="$dom" submission="127.0.0.1:$INJ" \
+    users="$d/users" lmtp="$LMTP" auth="$AUTH" plugins="$([ "$N_PEC" = 1 ] && echo pec)" \
+    pec_config="$d/provider.conf" groups=postdrop imaps="$imaps" "${tls[@]}" > "$d/dovecot/dovecot.conf"
   h_bg "dovecot-$k" dovecot -c "$d/dovecot/dovecot.conf" -F
   # ---- our daemons: unix sockets of mode 0660 and group postfix in $d/run (root:postfix 0750) ----
   mkdir -p "$d/run"; chgrp postfix "$d/run"; chmod 750 "$d/run"

@@ -35,49 +35,11 @@ dc_setup() {
     ln -sf /usr/lib/dovecot/modules/lib90_sieve_plugin.so "$DC_DIR/modules/lib90_sieve_plugin.so"
   fi
   printf '%s\n' "$DC_USERS" > "$DC_DIR/users"
-  cat > "$DC_DIR/dovecot.conf" <<CONF
-base_dir = $DC_DIR/run
-state_dir = $DC_DIR/state
-log_path = $DC_DIR/dovecot.log
-info_log_path = $DC_DIR/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-$(h_dovecot_mail_conf "$DC_DIR/modules" pec-esempio.test "127.0.0.1:$DC_SINK_PORT")
-passdb {
-  driver = passwd-file
-  args = $DC_DIR/users
-}
-userdb {
-  driver = passwd-file
-  args = $DC_DIR/users
-  default_fields = home=$DC_DIR/home/%u
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $DC_LMTP_PORT
-  }
-}
-service stats {
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-protocol lmtp {
-  mail_plugins = \$mail_plugins ${DC_PLUGINS:-pec}
-}
-protocol lda {
-  mail_plugins = \$mail_plugins ${DC_PLUGINS:-pec}
-}
-plugin {
-  quota = maildir:User quota
-  quota_rule = *:storage=100M
-  pec_config = $DC_PEC_CONF
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-}
-CONF
+  h_dovecot_settings_module "$DC_PLUGIN_SO" || bail "no Dovecot settings module"
+  h_dovecot_delivery_conf dir="$DC_DIR" modules="$DC_DIR/modules" domain=pec-esempio.test \
+    submission="127.0.0.1:$DC_SINK_PORT" users="$DC_DIR/users" home="$DC_DIR/home" lmtp="$DC_LMTP_PORT" \
+    plugins="${DC_PLUGINS:-pec}" lda=1 pec_config="$DC_PEC_CONF" \
+    sieve=$([ -f /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] && echo 1) > "$DC_DIR/dovecot.conf"
 }
 
 # dc_watchdog: if this shell dies without cleaning up (SIGKILL from a test timeout), stop what it
@@ -153,7 +115,7 @@ DC_INJECTED=0
 inject() {
   DC_INJECTED=$((DC_INJECTED + 1))
   INJECT_LOG=$DC_DIR/swaks.$DC_INJECTED.log
-  swaks --protocol LMTP --server 127.0.0.1:"$DC_LMTP_PORT" --from "$1" --to "$2" --data "$3" \
+  swaks --protocol LMTP --server 127.0.0.1:"$DC_LMTP_PORT" --from "$1" --to "$2" --data @"$3" \
     --timeout 60 >"$INJECT_LOG" 2>&1
   REPLIES=$(sed -n '/^ -> \.$/,$p' "$INJECT_LOG" | grep -E '^<(-|\*\*) +[0-9]{3} ' |
             grep -v ' 221 ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')

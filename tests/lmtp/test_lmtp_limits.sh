@@ -22,10 +22,13 @@ aperta@pec-esempio.test::$U::::userdb_pec_accept_ordinary=yes"
 dc_setup
 dc_start || bail "the private Dovecot did not start"
 grep -q vsz_limit "$DC_DIR/dovecot.conf" && fail "the configuration sets its own vsz_limit" || ok
-# (a service's own vsz_limit left unset, printed as 2^64-1, means default_vsz_limit)
-doveconf -c "$DC_DIR/dovecot.conf" default_vsz_limit 2>/dev/null | grep -q '= 256 *M' &&
-  doveconf -c "$DC_DIR/dovecot.conf" service/lmtp/vsz_limit 2>/dev/null | grep -Eq '= (256 *M|18446744073709551615 B)' &&
-  ok || fail "lmtp does not run under Dovecot's default 256 MB vsz_limit: $(doveconf -c "$DC_DIR/dovecot.conf" default_vsz_limit service/lmtp/vsz_limit 2>&1)"
+# the limit as the kernel applies it to an lmtp process (the same on Dovecot 2.3 and 2.4, whose doveconf
+# names the setting differently): a connection held open keeps one alive
+exec 3<>"/dev/tcp/127.0.0.1/$DC_LMTP_PORT" && read -r -t 10 greeting <&3
+LMTP_PID=$(pgrep -P "$DC_DOVECOT_PID" -x lmtp | head -1)
+LMTP_AS=$([ -n "$LMTP_PID" ] && awk '/^Max address space/ {print $4}' "/proc/$LMTP_PID/limits")
+exec 3>&-
+[ "$LMTP_AS" = 268435456 ] && ok || fail "lmtp does not run under Dovecot's default 256 MB vsz_limit: ${LMTP_AS:-no lmtp process} bytes"
 
 # the message of the issue: 100,000 parts in 3.6 MB
 python3 - "$T_TMP/huge.eml" <<'PY'
@@ -48,14 +51,15 @@ inject mallory@example.net bob@pec-esempio.test "$T_TMP/huge.eml"
 grep -q "more than 10000 MIME parts" "$INJECT_LOG" && ok || fail "PEC-only: the refusal does not name the limit: $(grep '^<' "$INJECT_LOG" | tail -3)"
 [ "$(maildir_count bob@pec-esempio.test)" -eq 0 ] && ok || fail "PEC-only: something was stored"
 
-# a mailbox taking ordinary mail: stored, wrapped in a busta di anomalia that names the limit
+# a mailbox taking ordinary mail: stored, wrapped in a busta di anomalia that gives the user's reason in
+# Italian (the limit it is over is in the log)
 inject mallory@example.net aperta@pec-esempio.test "$T_TMP/huge.eml"
 [ "$REPLIES" = 250 ] && ok || fail "ordinary: LMTP replies '$REPLIES' (want 250): $(grep '^<' "$INJECT_LOG" | tail -3)"
 [ "$(maildir_count aperta@pec-esempio.test)" -eq 1 ] && ok || fail "ordinary: aperta has $(maildir_count aperta@pec-esempio.test) messages"
 [ "$(maildir_grep aperta@pec-esempio.test '^X-Trasporto: errore')" -eq 1 ] && ok || fail "ordinary: not a busta di anomalia"
 [ "$(maildir_grep aperta@pec-esempio.test '^Subject: ANOMALIA MESSAGGIO: centomila parti')" -eq 1 ] && ok ||
   fail "ordinary: the anomaly lost the subject"
-[ "$(maildir_grep aperta@pec-esempio.test 'more than 10000 MIME parts')" -eq 1 ] && ok ||
+[ "$(maildir_grep aperta@pec-esempio.test 'il messaggio non =E8 un messaggio di posta certificata')" -eq 1 ] && ok ||
   fail "ordinary: the anomaly does not say why"
 elapsed=$((SECONDS - start))
 [ "$elapsed" -lt 60 ] && ok || fail "the two deliveries took $elapsed s"

@@ -31,11 +31,21 @@ function M.read_eml(path)
   return headers, (body:gsub("\n", "\r\n"))
 end
 
--- session{login=, from=, rcpts={}, headers={{n,v}}, body=} -> conn after end-of-message
-function M.session(t)
+-- open() -> a new connection to the milter (negotiated)
+function M.open()
   local conn = mt.connect(os.getenv("MILTER_SOCK"), 40, 0.25)
   assert(conn, "cannot connect to the milter")
   assert(mt.conninfo(conn, "client.test", "127.0.0.1") == nil)
+  return conn
+end
+
+-- session{login=, from=, rcpts={}, headers={{n,v}}, body=} -> conn after end-of-message
+function M.session(t)
+  return M.transaction(M.open(), t)
+end
+
+-- transaction(conn, t) -> conn after end-of-message: one transaction of session() on an open connection
+function M.transaction(conn, t)
   if t.login then
     assert(mt.macro(conn, SMFIC_MAIL, "{auth_authen}", t.login, "i", "TESTQID") == nil)
   end

@@ -12,7 +12,7 @@ h_example_provider "/usr/sbin/sendmail -C $T_TMP/postfix-a/etc" "allow_unscanned
 printf 'alice@%s\nbob@%s\n' $D $D > "$T_TMP/mailboxes"
 printf 'alice@%s:{PLAIN}secret\n' $D > "$T_TMP/users"
 read -r SUB MX MA MR AUTH EM LOCAL REMOTE <<<"$(free_ports 8)"
-# our daemons on unix sockets, as shipped (packaging/postfix/master.cf.pec)
+# our daemons on unix sockets, as `pecctl setup postfix` prints them
 h_pec_run
 MAS=$H_RUN/access.sock MRS=$H_RUN/reception.sock EMS=$H_RUN/emitter.sock
 if [ -n "${PEC_TEST_DB:-}" ]; then

@@ -46,7 +46,7 @@ PY
 huge "alice@$D" "bob@$D" "$T_TMP/huge-sub.eml"
 before=$(h_sink_count local)
 start=$SECONDS
-out=$(submit --from alice@$D --to bob@$D --data "$T_TMP/huge-sub.eml")
+out=$(submit --from alice@$D --to bob@$D --data @"$T_TMP/huge-sub.eml")
 grep -q "^<\** *552 5.3.4 .*(limits).*more than 10000 MIME parts" <<<"$out" && ok ||
   fail "100,000 parts at the access point: expected 552 5.3.4 naming the limit: $(grep '^<' <<<"$out" | tail -2)"
 wait_count "h_sink_count local" $((before + 1)) 30 || fail "no avviso di non accettazione"
@@ -59,11 +59,11 @@ h_postfix_log a | grep -q "to=<bob@$D>.*status=sent" && fail "the refused messag
 
 # --- the reception point: refused for a PEC-only mailbox, marked for one taking ordinary mail -------------
 huge "mallory@example.net" "bob@$D" "$T_TMP/huge-bob.eml"
-out=$(mx --from mallory@example.net --to bob@$D --data "$T_TMP/huge-bob.eml")
+out=$(mx --from mallory@example.net --to bob@$D --data @"$T_TMP/huge-bob.eml")
 grep -q "^<\** *554 .*non certificata" <<<"$out" && ok || fail "100,000 parts to bob: not refused: $(grep '^<' <<<"$out" | tail -2)"
 huge "mallory@example.net" "olga@$D" "$T_TMP/huge-olga.eml"
 before=$(h_sink_count local)
-out=$(mx --from mallory@example.net --to olga@$D --data "$T_TMP/huge-olga.eml")
+out=$(mx --from mallory@example.net --to olga@$D --data @"$T_TMP/huge-olga.eml")
 grep -q "^<- *250 .*queued" <<<"$out" && ok || fail "100,000 parts to olga: not accepted: $(grep '^<' <<<"$out" | tail -2)"
 wait_count "h_sink_count local" $((before + 1)) 30 || fail "100,000 parts to olga: not delivered"
 f=$(ls -t "$T_TMP"/sink-local/* 2>/dev/null | head -1)

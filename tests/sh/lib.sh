@@ -58,6 +58,23 @@ SH
   chmod +x "$T_TMP/sendmail"
 }
 
+# db_provider_conf PKI [LINE...]: $T_TMP/provider.conf for the example provider of `pecctl example --out
+# PKI`, with the test database (tests/db/pg_harness.sh) and the recording sendmail, then each LINE
+db_provider_conf() {
+  local pki=$1
+  shift
+  { cat <<CONF
+provider_name = "Gestore Esempio S.p.A."
+mail_domain = pec-esempio.test
+managed_domains = pec-esempio.test
+cert_file = $pki/provider.pem
+key_file = $pki/provider.key
+database = $PEC_TEST_DB
+sendmail_command = $T_TMP/sendmail
+CONF
+    printf '%s\n' "$@"; } > "$T_TMP/provider.conf"
+}
+
 # ---- ports and bounded waits ----
 # free_ports COUNT: COUNT TCP ports free on 127.0.0.1 now, distinct (bound together)
 free_ports() {
@@ -111,6 +128,21 @@ stop_tracked() {
   mapfile -t pids < "$T_TMP/.pids"
   stop_pids 3 "${pids[@]}"
   : > "$T_TMP/.pids"
+}
+# http_serve DIR: a `python3 -m http.server` of DIR on 127.0.0.1, port chosen by the kernel (port 0; the
+# server prints it): HTTP_PID and HTTP_PORT set, 1 (log on stderr) when it did not start
+http_serve() {
+  local log=$T_TMP/http.log
+  python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >"$log" 2>&1 &
+  HTTP_PID=$! HTTP_PORT=
+  for _ in $(seq 1 100); do
+    HTTP_PORT=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    [ -n "$HTTP_PORT" ] && return 0
+    kill -0 "$HTTP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$log" >&2
+  return 1
 }
 # at_exit COMMAND [ARG...]: a cleanup step of some layer; at exit the steps run last-added first (register
 # just before starting something: what was started last stops first)

@@ -26,18 +26,9 @@ trap 'exit 130' INT TERM
 
 www=$T_TMP/www pki=$T_TMP/pki state=$T_TMP/state
 mkdir -p "$www" "$pki" "$state" "$T_TMP/twin"
-# port 0: the kernel picks a free one, the server prints it
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$www" >"$T_TMP/http.log" 2>&1 &
-SERVER_PID=$!
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$T_TMP/http.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$T_TMP/http.log" >&2; fail "http.server did not start"; done_tests; exit; }
-url=http://127.0.0.1:$port/crl/ca.crl
+http_serve "$www"; SERVER_PID=$HTTP_PID
+[ -n "$HTTP_PORT" ] || { fail "http.server did not start"; done_tests; exit; }
+url=http://127.0.0.1:$HTTP_PORT/crl/ca.crl
 
 "$TESTPKI" --crl-url "$url" "$pki" pec-a.test "Gestore A S.p.A." pec-b.test "Gestore B S.p.A." \
   || { fail "pec-testpki failed"; done_tests; exit; }

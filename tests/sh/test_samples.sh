@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pecctl verify classifies the real providers' messages in ../shared/samples as its README says.
-# The index is written here from the signer hashes that README lists (the real index is not public).
+# The index is written here from the signer hashes that README lists (the real index is not public), with
+# only what a real entry holds: the service address as mailReceipt, the users' domains as managedDomains.
 . "$(dirname "$0")/lib.sh"
 S=$PEC_SHARED_DIR/samples/real
 [ -d "$S" ] || skip "no samples folder at $S"
@@ -16,7 +17,6 @@ providerName: ARUBA PEC S.p.A.
 providerCertificateHash: AAA71BFD2DBC9FE67AA23C9F33AAF3316DF1AA66
 providerCertificateHash: B9444BA4D52880FBBE4C3C0C55BF81E323ADDF8B
 mailReceipt: posta-certificata@pec.aruba.it
-managedDomains: pec.aruba.it
 managedDomains: pec.it
 
 dn: providerName=Namirial S.p.A.,o=postacert
@@ -24,7 +24,6 @@ objectClass: provider
 providerName: Namirial S.p.A.
 providerCertificateHash: 61a9e2865eeee6c42cb8756b86567337c64cdec3
 mailReceipt: posta-certificata@sicurezzapostale.it
-managedDomains: sicurezzapostale.it
 managedDomains: namirialpec.it
 LDIF
 
@@ -73,6 +72,10 @@ grep -q '"ricevuta":"completa"' <<<"$out" && ok || fail "consegna completa not r
 grep -v -i AAA71BFD "$T_TMP/index.ldif" > "$T_TMP/index-no-aruba14.ldif"
 out=$("$PECCTL" verify --index "$T_TMP/index-no-aruba14.ldif" "$S/aruba-2014/busta-trasporto-1.eml")
 [ $? -eq 1 ] && grep -q "not in the provider index" <<<"$out" && ok || fail "unknown signer accepted: $out"
+# A busta certifies a user of the signing provider: with pec.it not among Aruba's domains it is not valid.
+sed 's/^managedDomains: pec.it$/managedDomains: arubapec.it/' "$T_TMP/index.ldif" > "$T_TMP/index-no-pec-it.ldif"
+out=$("$PECCTL" verify --index "$T_TMP/index-no-pec-it.ldif" "$S/aruba-2014/busta-trasporto-1.eml")
+[ $? -eq 1 ] && grep -q "thinkstudio@pec.it is not in a domain" <<<"$out" && ok || fail "a busta for another provider's user accepted: $out"
 
 # CRLF input gives the same verdicts as LF input.
 sed 's/$/\r/' "$S/aruba-2014/busta-trasporto-1.eml" > "$T_TMP/crlf.eml"

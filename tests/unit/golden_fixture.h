@@ -50,7 +50,7 @@ static int fixture_init(void)
         return -1;
     }
     der = pec_signer_cert_der(signer, &der_len);
-    pec_buf_puts(&ldif, "dn: o=postacert\nobjectClass: organization\no: postacert\n\n");
+    pec_index_render_root(&ldif, NULL);
     pec_index_render_entry(&ldif, PROVIDER, der, der_len, SERVICE, domains, 1);
     idx = pec_index_parse_ldif(ldif.data, ldif.len, &err);
     pec_buf_release(&ldif);

@@ -604,6 +604,61 @@ static void test_long_subject(void)
     pec_buf_release(&raw);
 }
 
+/* test_eight_bit - issue 13 #4: an 8-bit original (raw UTF-8 header, 8bit text, 8bit binary part) is
+ * embedded 7-bit (quoted-printable, base64, RFC 2047) in a busta and in an anomaly, and still says the
+ * same; an original whose 8-bit bytes lie under its own signature is kept byte for byte, declared 8bit */
+static void test_eight_bit(void)
+{
+    static const char eight[] =
+        "From: alice@pec-esempio.test\r\nTo: bob@pec-esempio.test\r\nSubject: Caff\xc3\xa8 pronto\r\n"
+        "Date: Mon, 23 Nov 2026 07:59:00 +0100\r\nMessage-ID: <e8@mua.example>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Perch\xc3\xa9 s\xc3\xac\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "\xff\xfe\xfd\r\n--b--\r\n";
+    static const char signed8[] =
+        "From: alice@pec-esempio.test\r\nTo: bob@pec-esempio.test\r\nSubject: firmato\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"s\"\r\n\r\n"
+        "--s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Citt\xc3\xa0 firmata\r\n"
+        "--s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "AAAA\r\n--s--\r\n";
+    static const enum pec_msgtype types[] = { PEC_MSG_BUSTA_TRASPORTO, PEC_MSG_BUSTA_ANOMALIA };
+    struct pec_compose c = { 0 };
+    struct pec_buf out = PEC_BUF_INIT;
+    struct pec_analysis a;
+    struct pec_error err = { 0 };
+    char msgid[PEC_ID_MAX];
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        memset(&c, 0, sizeof(c));
+        c.type = types[i];
+        c.when = NOW;
+        c.facts = types[i] == PEC_MSG_BUSTA_TRASPORTO ? &facts : NULL;
+        c.original = eight;
+        c.original_len = sizeof(eight) - 1;
+        c.reason = "prova";
+        pec_buf_reset(&out);
+        CHECK(build(&c, &out, msgid) == 0);
+        check_wire("8-bit original", &out);
+        CHECK(memmem(out.data, out.len, "Perch=C3=A9 s=C3=AC", 19) != NULL);
+        CHECK(memmem(out.data, out.len, "//79", 4) != NULL); /* base64 of ff fe fd */
+        CHECK(memmem(out.data, out.len, "=?UTF-8?", 8) != NULL || memmem(out.data, out.len, "=?utf-8?", 8) != NULL);
+        CHECK(memmem(out.data, out.len, "Content-Transfer-Encoding: 7bit", 31) != NULL);
+        CHECK(pec_message_analyze(out.data, out.len, &aopts, &a, &err) == 0);
+        CHECK(a.sig.status == PEC_SIG_VALID);
+        pec_analysis_clear(&a);
+    }
+    c.original = signed8;
+    c.original_len = sizeof(signed8) - 1;
+    pec_buf_reset(&out);
+    CHECK(build(&c, &out, msgid) == 0);
+    CHECK(memmem(out.data, out.len, "Citt\xc3\xa0 firmata\r\n", 16) != NULL);
+    CHECK(memmem(out.data, out.len, "Content-Transfer-Encoding: 8bit", 31) != NULL);
+    pec_buf_release(&out);
+}
+
 /* test_build_errors - unusable input is refused, not signed */
 static void test_build_errors(void)
 {
@@ -765,6 +820,7 @@ int main(void)
         test_breve();
         test_x_mittente();
         test_long_subject();
+        test_eight_bit();
         test_build_errors();
     } else {
         CHECK(!"busta di trasporto");

@@ -43,6 +43,8 @@ static void test_full(void)
         "node_id = 9999\n"
         "max_recipients = 50\n"
         "max_message_size = 31457280\n"
+        "userdb_socket = /run/dovecot/auth-userdb\n"
+        "userdb_cache = 5\n"
         "database = \"host=db dbname=pec user=pec\"\n"
         "service_address = ricevute@pec.gestore-a.test\n";
     struct pec_error err = { 0 };
@@ -76,6 +78,8 @@ static void test_full(void)
     CHECK(cfg->node_id == 9999);
     CHECK(cfg->max_recipients == 50);
     CHECK(cfg->max_message_size == 31457280ULL);
+    CHECK_STR(cfg->userdb_socket, "/run/dovecot/auth-userdb");
+    CHECK(cfg->userdb_cache == 5);
     CHECK_STR(cfg->database, "host=db dbname=pec user=pec");
     CHECK(pec_config_manages(cfg, "pec.gestore-a.test") == 1);
     CHECK(pec_config_manages(cfg, "PEC.GESTORE-A.TEST") == 1);
@@ -100,6 +104,7 @@ static void test_defaults(void)
     CHECK(cfg->sign_digest == PEC_DIGEST_SHA256);
     CHECK(cfg->max_recipients == 500);
     CHECK(cfg->max_message_size == 52428800ULL);
+    CHECK(cfg->userdb_cache == 30 && cfg->userdb_socket == NULL);
     CHECK(cfg->node_id == 0);
     CHECK_STR(cfg->service_address, "posta-certificata@pec-esempio.test");
     CHECK(cfg->chain_file == NULL);
@@ -160,6 +165,7 @@ static void test_errors(void)
     refused("bad number", REQUIRED "max_recipients = 12abc\n", "test.conf:6", "max_recipients");
     refused("negative number", REQUIRED "max_message_size = -5\n", "test.conf:6", "max_message_size");
     refused("huge number", REQUIRED "max_recipients = 99999999999999999999999\n", "test.conf:6", "max_recipients");
+    refused("cache too long", REQUIRED "userdb_cache = 3601\n", "test.conf:6", "userdb_cache");
     refused("node_id 10000", "node_id = 10000\n" REQUIRED, "test.conf:1", "node_id");
     refused("bad digest", REQUIRED "sign_digest = md5\n", "test.conf:6", "sign_digest");
     refused("bad mail_domain", "provider_name = X\nmail_domain = pec_esempio.test\n", "test.conf:2", "mail_domain");

@@ -561,7 +561,7 @@ static void test_analysis(void)
 
     if (good == NULL || bad == NULL || t == NULL)
         goto done;
-    pec_buf_puts(&ldif, "dn: o=postacert\nobjectClass: organization\no: postacert\n\n");
+    pec_index_render_root(&ldif, NULL);
     der = pec_signer_cert_der(good, &der_len);
     pec_index_render_entry(&ldif, "Gestore Buono S.p.A.", der, der_len, "posta-certificata@" GOOD_DOMAIN,
                            good_domains, 1);

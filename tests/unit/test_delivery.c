@@ -1,4 +1,5 @@
 /* test_delivery.c - the delivery point's decisions and receipts, with the golden test PKI. */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -131,7 +132,7 @@ static void test_certified(void)
     decide(&busta, "bob@pec-esempio.test", 0, &in, &v);
     CHECK(v.action == PEC_DELIVERY_STORE_CERTIFIED);
     CHECK(v.variant == PEC_RICEVUTA_COMPLETA);
-    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, &rec, msgid, &err) == 0);
+    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, NULL, &rec, msgid, &err) == 0);
     analyse(&rec, &a);
     CHECK(a.valid);
     CHECK(a.tipo == PEC_TIPO_AVVENUTA_CONSEGNA);
@@ -148,7 +149,7 @@ static void test_certified(void)
     decide(&busta, "carol@pec-esempio.test", 0, &in, &v);
     CHECK(v.action == PEC_DELIVERY_STORE_CERTIFIED);
     CHECK(v.variant == PEC_RICEVUTA_SINTETICA);
-    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, &rec, msgid, &err) == 0);
+    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, NULL, &rec, msgid, &err) == 0);
     analyse(&rec, &a);
     CHECK(a.valid && !a.has_postacert && a.daticert.ricevuta == PEC_RICEVUTA_SINTETICA);
     pec_analysis_clear(&a);
@@ -182,7 +183,7 @@ static void test_certified(void)
     make_busta(PEC_RICEVUTA_BREVE, &busta);
     decide(&busta, "bob@pec-esempio.test", 0, &in, &v);
     CHECK(v.variant == PEC_RICEVUTA_BREVE);
-    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, &rec, msgid, &err) == 0);
+    CHECK(pec_delivery_consegna(&dctx, &in, &v, T0 + 120, NULL, &rec, msgid, &err) == 0);
     CHECK(strstr(rec.data, "a.bin.hash") != NULL);
     pec_delivery_verdict_clear(&v);
 
@@ -275,11 +276,65 @@ static void test_not_pec(void)
     pec_buf_release(&msg);
 }
 
+/* sent_by_bob - a trace in which bob sent pec1.x.1 to dave (esterno); fails when fail_lookup is set */
+static int fail_lookup;
+static int sent_by_bob(void *ctx, const char *id, const char *sender, const char *rcpt, struct pec_error *err)
+{
+    (void)ctx;
+    if (fail_lookup) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "trace down");
+        return -1;
+    }
+    return strcmp(id, "pec1.x.1@pec-esempio.test") == 0 && strcmp(sender, "bob@pec-esempio.test") == 0 &&
+           strcmp(rcpt, "dave@example.org") == 0;
+}
+
+/* test_own_bounce - a bounce our own Postfix writes reaches the delivery point unmarked: wrapped as an
+ * answer for PEC-only bob when the trace shows he sent that busta to the bounced address, refused
+ * otherwise; a trace that cannot tell is an internal failure (tempfail) */
+static void test_own_bounce(void)
+{
+    static const char bounce[] =
+        "From: MAILER-DAEMON@pec-esempio.test (Mail Delivery System)\r\nTo: bob@pec-esempio.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b2@pec-esempio.test>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+        "--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; pec-esempio.test\r\n\r\n"
+        "Final-Recipient: rfc822; dave@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--R\r\nContent-Type: message/rfc822\r\n\r\nFrom: posta-certificata@pec-esempio.test\r\n"
+        "Message-ID: <pec1.x.1@pec-esempio.test>\r\nSubject: POSTA CERTIFICATA: ciao\r\n\r\nbusta\r\n--R--\r\n";
+    struct pec_buf msg = PEC_BUF_INIT;
+    struct pec_delivery_input in;
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+    struct pec_analysis a;
+
+    pec_buf_append(&msg, bounce, sizeof(bounce) - 1);
+    decide(&msg, "bob@pec-esempio.test", 0, &in, &v); /* no lookup given: refused as before */
+    CHECK(v.action == PEC_DELIVERY_REFUSE);
+    pec_delivery_verdict_clear(&v);
+    in.sent = sent_by_bob;
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+    CHECK(v.action == PEC_DELIVERY_STORE_WRAPPED);
+    analyse(&v.wrapped, &a);
+    CHECK(a.valid && a.kind == PEC_KIND_BUSTA_ANOMALIA);
+    pec_analysis_clear(&a);
+    CHECK(memmem(v.wrapped.data, v.wrapped.len, "avviso di mancato recapito", 26) != NULL);
+    pec_delivery_verdict_clear(&v);
+    in.recipient = "carl@pec-esempio.test"; /* carl sent nothing */
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0 && v.action == PEC_DELIVERY_REFUSE);
+    pec_delivery_verdict_clear(&v);
+    fail_lookup = 1;
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == -1 && err.cls == PEC_ERR_TEMPORARY);
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&msg);
+}
+
 int main(void)
 {
     setup();
     test_certified();
     test_not_pec();
+    test_own_bounce();
     pec_index_free(&idx);
     pec_trust_free(&trust);
     pec_signer_free(&signer);

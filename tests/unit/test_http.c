@@ -48,7 +48,7 @@ static pid_t serve_once(const char *answer, size_t len, int linger, unsigned *po
                 break;
         }
         req[got] = '\0';
-        ok = strncmp(req, "GET /dir/ca.crl?x=1 HTTP/1.0\r\n", 30) == 0 && strstr(req, "\r\nHost: 127.0.0.1:") != NULL;
+        ok = got >= 30 && memcmp(req, "GET /dir/ca.crl?x=1 HTTP/1.0\r\n", 30) == 0 && strstr(req, "\r\nHost: 127.0.0.1:") != NULL;
         if (fd >= 0 && len > 0 && write(fd, answer, len) < 0)
             ok = 0;
         if (linger > 0)

@@ -233,7 +233,7 @@ static void test_huge(void)
     /* the delivery point: refused, or wrapped whole (its headers read from the section alone) */
     {
         struct pec_delivery_ctx d = { &iss, trust, idx };
-        struct pec_delivery_input in = { b.data, b.len, "bob@pec-esempio.test", "alice@pec-esempio.test", 0, 0, NULL, NOW };
+        struct pec_delivery_input in = { b.data, b.len, "bob@pec-esempio.test", "alice@pec-esempio.test", 0, 0, NULL, NOW, NULL, NULL };
         struct pec_delivery_verdict v;
 
         t0 = seconds();
@@ -311,7 +311,7 @@ static void test_room(void)
     if (v.action == PEC_ACCESS_ACCEPT) {
         struct pec_delivery_ctx d = { &iss, trust, idx };
         struct pec_delivery_input in = { v.busta.data, v.busta.len, "bob@pec-esempio.test",
-                                         "alice@pec-esempio.test", 0, 0, NULL, NOW };
+                                         "alice@pec-esempio.test", 0, 0, NULL, NOW, NULL, NULL };
         struct pec_delivery_verdict dv;
         struct pec_buf consegna = PEC_BUF_INIT;
         struct pec_analysis a;
@@ -322,7 +322,7 @@ static void test_room(void)
         if (!dv.analysis.valid)
             for (size_t i = 0; i < dv.analysis.errors.n; i++)
                 fprintf(stderr, "  busta: %s\n", dv.analysis.errors.v[i]);
-        CHECK(pec_delivery_consegna(&d, &in, &dv, NOW + 1, &consegna, id, &err) == 0);
+        CHECK(pec_delivery_consegna(&d, &in, &dv, NOW + 1, NULL, &consegna, id, &err) == 0);
         CHECK(pec_message_analyze(consegna.data, consegna.len, &aopts, &a, &err) == 0);
         CHECK(a.valid && a.tipo == PEC_TIPO_AVVENUTA_CONSEGNA && a.has_postacert);
         for (size_t i = 0; i < a.errors.n; i++)

@@ -59,10 +59,37 @@ int main(void)
     CHECK(pec_mark_set(dir, "pec-stored:abc", &err) == 0);
     CHECK(pec_mark_check(dir, "pec-receipt:abc", &err) == 0);
 
+    /* values: what the receipt that went out was; none reads as "1"; a new value replaces the old */
+    {
+        char value[64];
+
+        CHECK(pec_mark_get(dir, "pec-sent:abc", value, sizeof(value), &err) == 0);
+        CHECK(pec_mark_set_value(dir, "pec-sent:abc", "completa pec0.1@x.test", &err) == 0);
+        CHECK(pec_mark_check(dir, "pec-sent:abc", &err) == 1);
+        CHECK(pec_mark_get(dir, "pec-sent:abc", value, sizeof(value), &err) == 1);
+        CHECK_STR(value, "completa pec0.1@x.test");
+        CHECK(pec_mark_set_value(dir, "pec-sent:abc", "breve pec0.2@x.test", &err) == 0);
+        CHECK(pec_mark_get(dir, "pec-sent:abc", value, sizeof(value), &err) == 1);
+        CHECK_STR(value, "breve pec0.2@x.test");
+        /* written over the longer one, then cut: nothing of the old value is left */
+        snprintf(cmd, sizeof(cmd), "%s/pec-sent:abc", dir);
+        CHECK(stat(cmd, &st) == 0 && st.st_size == (off_t)strlen("breve pec0.2@x.test\n"));
+        CHECK(pec_mark_get(dir, "pec-stored:abc", value, sizeof(value), &err) == 1);
+        CHECK_STR(value, "1");
+        CHECK(pec_mark_get(dir, "pec-sent:abc", value, 5, &err) < 0); /* does not fit */
+        CHECK(pec_mark_set_value(dir, "pec-sent:bad", "two\nlines", &err) < 0 && err.cls == PEC_ERR_INVALID);
+        CHECK(pec_mark_check(dir, "pec-sent:bad", &err) == 0);
+    }
+
     /* a lock alone is not a mark */
     fd = pec_mark_lock(dir, "pec-receipt:abc", &err);
     CHECK(fd >= 0);
     CHECK(pec_mark_check(dir, "pec-receipt:abc", &err) == 0);
+    {
+        char value[8];
+
+        CHECK(pec_mark_get(dir, "pec-receipt:abc", value, sizeof(value), &err) == 0);
+    }
     pec_mark_unlock(&fd);
     CHECK(fd == -1);
     pec_mark_unlock(&fd); /* no-op */

@@ -71,6 +71,7 @@ static void test_valid(void)
         /* ',' is fine quoted, in a comment or in an obsolete route */
         expect_list("\"Rossi, A\" <a@b.test>, (c,d) <a@b.test>", 2, (const char *const[]){ "a@b.test", "a@b.test" });
         expect_list("<@r1.test,@r2.test:a@b.test>", 1, q);
+        expect_list("< @r1.test , @r2.test : a@b.test>", 1, q);
     }
 }
 
@@ -102,6 +103,8 @@ static void test_invalid(void)
     expect_invalid("a@b.test;c@d.test"); /* GMime drops the bad part and returns the rest */
     expect_invalid("a@b.test c@d.test"); /* no ',' between two addresses */
     expect_invalid(":a\";t>\""); /* GMime goes on from the ';' inside the quotes */
+    expect_invalid("<@:a@b.test>"); /* an obsolete route is '@'-domains ended by ':' */
+    expect_invalid("A <@r1.test,r2.test:a@b.test>");
 }
 
 /* test_domain - the part after the last @ */

@@ -113,6 +113,14 @@ int main(void)
     snprintf(cmd, sizeof(cmd), "%s/lost+found", dir);
     CHECK(mkdir(cmd, 0700) == 0);
 
+    /* the metrics' counts: one waiting for its marker, the partial write and lost+found not counted */
+    {
+        struct pec_outbox_counts c;
+        CHECK(pec_outbox_count(dir, &c, &err) == 0);
+        CHECK(c.waiting == 1 && c.queued == 0 && c.unclaimed == 0 && c.damaged == 0 && c.refused == 0);
+        CHECK(pec_outbox_count("/nonexistent/outbox", &c, &err) < 0);
+    }
+
     /* young: nothing is removed */
     CHECK(pec_outbox_sweep(dir, now, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.done == 0 && n.unclaimed == 0 && n.partial == 0);
@@ -138,6 +146,11 @@ int main(void)
     /* the sweep leaves it there, whatever its age */
     CHECK(pec_outbox_sweep(dir, now + 40 * day, 2 * day, 3 * day, &n, &err) == 0);
     CHECK(n.unclaimed == 0 && exists(dir, sub));
+    {
+        struct pec_outbox_counts c;
+        CHECK(pec_outbox_count(dir, &c, &err) == 0);
+        CHECK(c.waiting == 0 && c.unclaimed == 1);
+    }
     /* its marker after all: served from there, once */
     CHECK(pec_outbox_process(dir, waiting, "m", 1, &sink, &err) == 0);
     CHECK(injected == 2);
@@ -187,6 +200,11 @@ int main(void)
         CHECK(exists(dir, sub));
         snprintf(sub, sizeof(sub), "%s/queued", key);
         CHECK(exists(dir, sub));
+        {
+            struct pec_outbox_counts c;
+            CHECK(pec_outbox_count(dir, &c, &err) == 0);
+            CHECK(c.queued == 1 && c.refused == 1 && c.damaged == 1);
+        }
         /* however old, a queued entry is pending, not unclaimed */
         CHECK(pec_outbox_sweep(dir, now + 10 * day, 2 * day, 3 * day, &n, &err) == 0);
         CHECK(exists(dir, key));

@@ -9,8 +9,8 @@
  * and exactly one trace event records it; no receipt leaves without its busta queued or stored.
  * The windows the engines' comments name remain, and are asserted as they are so that a change to them
  * shows (the exactly-once work): a refused submission whose avviso could not be submitted keeps the
- * trace event of the failed attempt; an avvenuta consegna (or avviso di mancata consegna) submitted whose
- * trace write failed is sent again on the retry.  Marks that cannot be read or written cost at most a
+ * trace event of the failed attempt; an avviso di mancata consegna submitted whose trace write failed is
+ * sent again on the retry (an avvenuta consegna is not: its "sent" mark lets the retry trace it).  Marks that cannot be read or written cost at most a
  * second copy, never a lost message. */
 #define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
@@ -38,6 +38,7 @@ struct world {
     struct pec_strv spool;        /* spooled entries: "key\nto\nfacts" per owed message */
     struct pec_strv mailbox;      /* stored copies: "id" */
     struct pec_strv marks, claims;
+    struct pec_strv mark_values;  /* marks set with a value: "key value" */
     int spool_seq, unqueued_receipts;
     const char *virus;
     int no_marks;                 /* the mailbox has no home: no marks at all */
@@ -45,6 +46,9 @@ struct world {
     struct pec_strv spool_quarantine; /* quarantine names the spooled entries asked for */
     const char *refuse_with;      /* the fake MTA refuses for good (5xx) a message containing this */
     int refused;                  /* how many it refused */
+    struct pec_strv sent_to;      /* messages our users submitted: "id sender esterno-recipient" */
+    int die_after_store;          /* the delivery dies once the message is in the mailbox */
+    int die_after_submit;         /* the delivery dies once the MTA took the receipt */
 };
 
 static struct world w;
@@ -57,7 +61,7 @@ static struct pec_delivery_ctx dctx;
 static void reset(void)
 {
     struct pec_strv *all[] = { &w.order, &w.edits, &w.events, &w.sent, &w.spool, &w.mailbox, &w.marks, &w.claims,
-                               &w.spool_quarantine, &w.updates };
+                               &w.spool_quarantine, &w.updates, &w.sent_to, &w.mark_values };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         pec_strv_clear(all[i]);
@@ -189,6 +193,10 @@ static int fx_submit(void *ctx, const char *from, const char *to, const void *ms
         return -1;
     }
     record_sent(msg, len);
+    if (w.die_after_submit) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "killed after the submission");
+        return -1;
+    }
     return 0;
 }
 
@@ -253,6 +261,17 @@ static int fx_trace_receipt_sent(void *ctx, const char *id, const char *addr, st
     return count(&w.events, prefix) > 0;
 }
 
+/* fx_trace_sent_to - the world's submitted messages: "id sender recipient" lines */
+static int fx_trace_sent_to(void *ctx, const char *id, const char *sender, const char *rcpt, struct pec_error *err)
+{
+    char key[1200];
+
+    if (step("trace_sent_to", err) < 0)
+        return -1;
+    snprintf(key, sizeof(key), "%s %s %s", id, sender, rcpt);
+    return pec_strv_has(&w.sent_to, key);
+}
+
 static void fx_log(void *ctx, enum pec_log_level level, const char *line)
 {
     if (getenv("TEST_POINTS_VERBOSE"))
@@ -261,7 +280,7 @@ static void fx_log(void *ctx, enum pec_log_level level, const char *line)
 
 static const struct pec_effects fx = { NULL, fx_now, fx_scan, fx_quarantine, fx_quarantine_ref, fx_spool, fx_submit,
                                        fx_trace_ready, fx_trace_accept, fx_trace_record, fx_trace_quarantine,
-                                       fx_trace_claim, fx_trace_receipt_sent, fx_log };
+                                       fx_trace_claim, fx_trace_receipt_sent, fx_trace_sent_to, fx_log };
 
 /* ---- the fake MTA ---- */
 
@@ -557,6 +576,70 @@ static void test_reception(void)
     pec_buf_release(&busta);
 }
 
+/* raw_once - an ordinary message from outside for bob, through the phases */
+static enum pec_answer_kind raw_once(const char *raw, int k)
+{
+    const struct pec_reception_point p = { MARKER_DOMAIN };
+    struct pec_reception_txn *t = pec_reception_begin(&rctx, "<>");
+    const char *body;
+    struct pec_answer a;
+
+    attempt(k);
+    pec_reception_rcpt(t, "<bob@" DOMAIN ">");
+    body = feed_headers(raw, reception_header, t);
+    pec_reception_eoh(t);
+    pec_reception_body(t, body, strlen(body));
+    pec_reception_run(t, &p, &fx, &mta, "Q3", &a);
+    pec_reception_free(&t);
+    return a.kind;
+}
+
+/* test_reception_answer - issue 13 #1: a bounce for an esterno recipient of a message bob sent, and a
+ * reply from that recipient, reach PEC-only bob marked as an answer; the same mail for a message bob
+ * did not send, or unsolicited, is refused; a trace that cannot tell is a temporary failure */
+static void test_reception_answer(void)
+{
+    static const char dsn[] =
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\nTo: bob@" DOMAIN "\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b1@mx.example.org>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+        "--R\r\nContent-Type: text/plain\r\n\r\nI'm sorry.\r\n"
+        "--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; dave@example.org\r\nOriginal-Recipient: rfc822;<dave@example.org>\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\n"
+        "--R\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: \"Per conto di: bob@" DOMAIN "\" <posta-certificata@"
+        DOMAIN ">\r\nMessage-ID: <opec1.risposta.1@" DOMAIN ">\r\nSubject: POSTA CERTIFICATA: ciao\r\n"
+        "--R--\r\n";
+    static const char reply[] =
+        "From: Dave <dave@example.org>\r\nTo: bob@" DOMAIN "\r\nSubject: Re: POSTA CERTIFICATA: ciao\r\n"
+        "In-Reply-To: <opec1.risposta.1@" DOMAIN ">\r\nMessage-ID: <r1@example.org>\r\n\r\nricevuto\r\n";
+    static const char unsolicited[] =
+        "From: Eve <eve@example.org>\r\nTo: bob@" DOMAIN "\r\nSubject: offerta\r\nMessage-ID: <u1@example.org>\r\n"
+        "\r\ncompra\r\n";
+    char order[512];
+    int n;
+
+    reset();
+    CHECK(raw_once(unsolicited, 0) == PEC_ANSWER_REJECT);
+    CHECK(count(&w.order, "trace_sent_to") == 0); /* nothing referred to: no lookup */
+    CHECK(raw_once(dsn, 0) == PEC_ANSWER_REJECT);  /* bob sent no such message */
+    CHECK(raw_once(reply, 0) == PEC_ANSWER_REJECT);
+    pec_strv_push(&w.sent_to, "opec1.risposta.1@" DOMAIN " bob@" DOMAIN " eve@example.org");
+    CHECK(raw_once(dsn, 0) == PEC_ANSWER_REJECT); /* it went to someone else */
+    pec_strv_push(&w.sent_to, "opec1.risposta.1@" DOMAIN " bob@" DOMAIN " dave@example.org");
+    CHECK(raw_once(dsn, 0) == PEC_ANSWER_CONTINUE);
+    CHECK_STR(order_of(order, sizeof(order)), "scan,trace_sent_to,add_header");
+    CHECK(count(&w.edits, "add_header " PEC_ANOMALY_MARK_HEADER) == 1);
+    CHECK(w.events.n == 0 && w.sent.n == 0); /* nothing certified, nothing owed */
+    n = w.calls;
+    for (int k = 1; k <= n; k++) {
+        CHECK(raw_once(dsn, k) == PEC_ANSWER_TEMPFAIL);
+        CHECK(count(&w.edits, "add_header " PEC_ANOMALY_MARK_HEADER) == 0);
+    }
+    CHECK(raw_once(reply, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(raw_once(unsolicited, 0) == PEC_ANSWER_REJECT);
+}
+
 /* test_reception_quarantine - only an infected busta is quarantined (issue 12 #7: a clean busta for
  * unknown mailboxes only was kept as if infected), and two copies of one busta get two names */
 static void test_reception_quarantine(void)
@@ -593,6 +676,10 @@ static int dh_store(void *ctx, const struct pec_buf *wrapped, time_t *saved_at_r
         return -1;
     pec_strv_push(&w.mailbox, "busta");
     *saved_at_r = NOW + 1;
+    if (w.die_after_store) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "killed after the save");
+        return -1;
+    }
     return 1;
 }
 
@@ -618,16 +705,39 @@ static int dh_mark_check(void *ctx, const char *key, struct pec_error *err)
     return pec_strv_has(&w.marks, key);
 }
 
-static int dh_mark_set(void *ctx, const char *key, struct pec_error *err)
+static int dh_mark_set(void *ctx, const char *key, const char *value, struct pec_error *err)
 {
+    char line[600];
+
     if (step("mark_set", err) < 0)
         return -1;
     pec_strv_push(&w.marks, key);
+    if (value != NULL) {
+        snprintf(line, sizeof(line), "%s %s", key, value);
+        pec_strv_push(&w.mark_values, line);
+    }
     return 0;
 }
 
+static int dh_mark_get(void *ctx, const char *key, char *value, size_t size, struct pec_error *err)
+{
+    size_t len = strlen(key);
+
+    if (step("mark_get", err) < 0)
+        return -1;
+    for (size_t i = w.mark_values.n; i-- > 0;)
+        if (strncmp(w.mark_values.v[i], key, len) == 0 && w.mark_values.v[i][len] == ' ') {
+            snprintf(value, size, "%s", w.mark_values.v[i] + len + 1);
+            return 1;
+        }
+    if (!pec_strv_has(&w.marks, key))
+        return 0;
+    snprintf(value, size, "1");
+    return 1;
+}
+
 static const struct pec_delivery_host dhost = { NULL, dh_store, dh_stored_at, dh_has_marks, dh_mark_lock,
-                                                dh_mark_check, dh_mark_set };
+                                                dh_mark_check, dh_mark_set, dh_mark_get };
 
 /* input_for - msg delivered to bob, relayed by the golden provider */
 static void input_for(const struct pec_buf *msg, struct pec_delivery_input *in)
@@ -668,11 +778,12 @@ static void test_delivery(void)
     reset();
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
     CHECK_STR(order_of(order, sizeof(order)),
-              "mark_lock,mark_check,trace_ready,store,mark_set,trace_claim,submit,trace_record,mark_set");
+              "mark_lock,mark_check,trace_ready,store,mark_set,trace_claim,mark_get,mark_set,submit,mark_set,"
+              "trace_record,mark_set");
     n = w.calls;
     for (int k = 1; k <= n; k++) {
         char name[64];
-        int tolerated, resent;
+        int tolerated;
 
         enum pec_answer_kind first;
 
@@ -684,14 +795,13 @@ static void test_delivery(void)
         CHECK(first == (tolerated ? PEC_ANSWER_CONTINUE : PEC_ANSWER_TEMPFAIL));
         /* before the retry: a receipt only when the failure was after its submission */
         CHECK(w.sent.n == (tolerated || strcmp(name, "trace_record") == 0 ? 1u : 0u));
-        /* the known window: submitted, then the trace write failed, so the retry submits it again */
-        resent = strcmp(name, "trace_record") == 0;
+        /* submitted, then the trace write failed: the retry traces the receipt the "sent" mark names */
         CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
         CHECK(w.mailbox.n == 1);
-        CHECK(w.sent.n == 1u + (size_t)resent);
+        CHECK(w.sent.n == 1);
         CHECK(count(&w.events, "avvenuta-consegna ") == 1);
         CHECK(w.unqueued_receipts == 0);
-        if (w.mailbox.n != 1 || w.sent.n != 1u + (size_t)resent || count(&w.events, "avvenuta-consegna ") != 1)
+        if (w.mailbox.n != 1 || w.sent.n != 1 || count(&w.events, "avvenuta-consegna ") != 1)
             fprintf(stderr, "delivery: failure at call %d (%s)\n", k, name);
     }
     /* and a repeated delivery after a complete one changes nothing */
@@ -706,6 +816,36 @@ static void test_delivery(void)
         snprintf(want, sizeof(want), "consegna pec1.consegna.1@" DOMAIN " %s", in.recipient);
         CHECK(w.updates.n == 1 && strcmp(w.updates.v[0], want) == 0);
     }
+    pec_delivery_verdict_clear(&v);
+    pec_buf_release(&busta);
+}
+
+/* test_delivery_killed_after_submit - an attempt that dies between the MTA taking the receipt and the
+ * mark saying so (the fault suite, seed 13574): the retry sends that receipt again with the same
+ * Message-ID (the sender's provider keeps one copy), traced once */
+static void test_delivery_killed_after_submit(void)
+{
+    struct pec_buf busta = PEC_BUF_INIT;
+    struct pec_delivery_input in = { 0 };
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+
+    busta_for("pec1.killed.1@" DOMAIN, &busta);
+    input_for(&busta, &in);
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+    reset();
+    w.die_after_submit = 1;
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL);
+    w.die_after_submit = 0;
+    CHECK(w.sent.n == 1 && count(&w.events, "avvenuta-consegna ") == 0);
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.mailbox.n == 1 && w.sent.n == 2 && count(&w.events, "avvenuta-consegna ") == 1);
+    if (w.sent.n == 2)
+        CHECK_STR(w.sent.v[1], w.sent.v[0]);
+    /* done now: a third attempt sends nothing */
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+    CHECK(w.sent.n == 2 && count(&w.events, "avvenuta-consegna ") == 1);
+    reset();
     pec_delivery_verdict_clear(&v);
     pec_buf_release(&busta);
 }
@@ -916,8 +1056,24 @@ static void test_delivery_others(void)
     in.disabled = 0;
     receipt_for(&rec); /* a receipt for bob: stored as it is, traced once */
     input_for(&rec, &in);
-    other_path("plain", &in, "trace_ready,mark_check,store,trace_record,mark_set", PEC_ANSWER_CONTINUE, 1,
-               "consegna ");
+    /* the lock first: two copies of one receipt delivered at once store one (likely fault seed 18251) */
+    other_path("plain", &in, "mark_lock,trace_ready,mark_check,mark_set,store,trace_record,mark_set",
+               PEC_ANSWER_CONTINUE, 1, "consegna ");
+    {
+        /* killed between the store and its marks (the fault suite, seed 3559): the MTA delivers it again,
+         * the pending mark makes the retry find the copy, one copy in the mailbox */
+        struct pec_delivery_verdict v;
+        struct pec_error err = { 0 };
+
+        CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+        reset();
+        w.die_after_store = 1;
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL);
+        w.die_after_store = 0;
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+        CHECK(w.mailbox.n == 1 && count(&w.events, "consegna ") == 1);
+        pec_delivery_verdict_clear(&v);
+    }
     in.raw = ordinary;
     in.len = sizeof(ordinary) - 1;
     in.accepts_ordinary = 1; /* wrapped: stored, then traced */
@@ -988,7 +1144,9 @@ int main(void)
     test_access_virus();
     test_reception();
     test_reception_quarantine();
+    test_reception_answer();
     test_delivery();
+    test_delivery_killed_after_submit();
     test_delivery_refused();
     test_delivery_refused_mancata();
     test_delivery_no_marks();

@@ -28,6 +28,8 @@ static enum pec_mailbox_policy policy(void *ctx, const char *addr)
         return PEC_MAILBOX_PEC_ONLY;
     if (strcmp(addr, "olga@pec-b.test") == 0)
         return PEC_MAILBOX_ACCEPTS_ORDINARY;
+    if (strcmp(addr, "down@pec-b.test") == 0)
+        return PEC_MAILBOX_LOOKUP_FAILED;
     return PEC_MAILBOX_UNKNOWN;
 }
 
@@ -167,6 +169,18 @@ static void test_busta(void)
     CHECK(out_of(&v, PEC_MSG_PRESA_IN_CARICO, "ricevute@pec-esempio.test") != NULL);
     CHECK(out_of(&v, PEC_MSG_ERRORE_CONSEGNA_VIRUS, "alice@pec-esempio.test") == NULL); /* A's own job */
     pec_reception_verdict_clear(&v);
+
+    /* the list of mailboxes not answering for one recipient: a temporary failure for the message, never a
+     * "no such mailbox" notice (issue 16) */
+    {
+        static const char *const with_down[] = { "bob@pec-b.test", "down@pec-b.test" };
+        struct pec_error err = { 0 };
+
+        CHECK(pec_reception_decide(&rctx, msg.data, msg.len, with_down, 2, NULL, T0 + 5, &v, &err) < 0);
+        CHECK(err.cls == PEC_ERR_TEMPORARY && strstr(err.msg, "down@pec-b.test") != NULL);
+        CHECK(v.n_out == 0);
+        pec_reception_verdict_clear(&v);
+    }
     pec_buf_release(&msg);
 }
 
@@ -192,10 +206,10 @@ static void test_envelope(void)
     CHECK(v.action == PEC_RECEPTION_REJECT && v.n_out == 0 && pec_strv_has(&v.analysis.errors, why));
     pec_reception_verdict_clear(&v);
     decide(&msg, olga, 1, NULL, &v);
-    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.mark_anomaly && v.n_out == 0 && !v.analysis.valid);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.anomaly && v.n_out == 0 && !v.analysis.valid);
     pec_reception_verdict_clear(&v);
     decide(&msg, bob, 1, NULL, &v); /* addresses compare without case */
-    CHECK(v.analysis.valid && !v.mark_anomaly);
+    CHECK(v.analysis.valid && !v.anomaly);
     pec_reception_verdict_clear(&v);
     pec_buf_release(&msg);
 }
@@ -209,7 +223,7 @@ static void test_receipts(void)
 
     build_a(PEC_MSG_ACCETTAZIONE, &msg);
     decide(&msg, to_alice, 1, NULL, &v);
-    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.n_out == 0 && !v.mark_anomaly);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.n_out == 0 && !v.anomaly);
     CHECK(v.analysis.tipo == PEC_TIPO_ACCETTAZIONE);
     pec_reception_verdict_clear(&v);
     pec_buf_reset(&msg);
@@ -241,7 +255,7 @@ static void test_ordinary(void)
     CHECK(strstr(v.reply_text, "non certificata") != NULL);
     pec_reception_verdict_clear(&v);
     decide(&msg, olga, 1, NULL, &v);
-    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.mark_anomaly);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.anomaly);
     pec_reception_verdict_clear(&v);
     decide(&msg, both, 2, NULL, &v);
     CHECK(v.action == PEC_RECEPTION_REJECT); /* never a silent drop of bob's copy */
@@ -253,7 +267,7 @@ static void test_ordinary(void)
     pec_buf_reset(&msg);
     pec_buf_append(&msg, forged, sizeof(forged) - 1);
     decide(&msg, olga, 1, NULL, &v);
-    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.mark_anomaly && !v.analysis.valid);
+    CHECK(v.action == PEC_RECEPTION_ACCEPT && v.anomaly && !v.analysis.valid);
     pec_reception_verdict_clear(&v);
     pec_buf_release(&msg);
 }

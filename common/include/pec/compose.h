@@ -59,10 +59,14 @@ struct pec_compose {
     const char *reason;                 /* human-readable cause (non-accettazione, anomalia, errore) */
     const char *virus;                  /* virus name for the virus notices */
     const char *x_mittente;             /* RILEVAZIONE_VIRUS: the original sender */
+    const char *message_id;             /* a receipt's Message-ID chosen by the caller (the resend of one
+                                         * that may have gone out: the same id, so the recipient's
+                                         * provider keeps one copy); NULL: a new one */
 };
 
 /* pec_compose_build - build and sign; message appended to out, its Message-ID (no brackets) written
- * to msgid_out (the PEC identificativo for a busta, the received id for an anomaly, a new id otherwise).
+ * to msgid_out (the PEC identificativo for a busta, the received id for an anomaly, c->message_id or a
+ * new id otherwise).
  * -1 with err: PEC_ERR_INVALID for unusable input, PEC_ERR_INTERNAL when signing fails. */
 int pec_compose_build(const struct pec_issuer *iss, const struct pec_compose *c, struct pec_buf *out,
                       char msgid_out[PEC_ID_MAX], struct pec_error *err);

@@ -16,6 +16,7 @@
  *   crl_stale          warn | refuse [warn]: a CRL past its nextUpdate is used with a warning, or makes
  *                      every signature it covers invalid until it is refreshed
  *   index_file         provider index, .ldif or .ldif.p7m (or the copy imported into the database)
+ *   index_url          where the signed index is published (http:// or a local file), for pecctl index refresh
  *   sign_digest        sha256 | sha1 [sha256]
  *   node_id            0..9999, distinct per MTA node of the provider [0]
  *   max_recipients     [500]
@@ -26,7 +27,10 @@
  *   submit_address     IPv4:PORT (or absolute unix socket path) of a loopback Postfix smtpd without milters:
  *                      where receipts are handed to Postfix (fast: a kept SMTP connection)
  *   sendmail_command   how receipts are handed to Postfix without submit_address [/usr/sbin/sendmail]
- *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point)
+ *   mailbox_file       our mailboxes: "address [pec|ordinary]" per line (reception point; a test backend
+ *                      once userdb_socket is set)
+ *   userdb_socket      Dovecot's auth-userdb socket: our mailboxes and their PEC fields (userdb.h)
+ *   userdb_cache       seconds a userdb answer is kept [30]
  *   quarantine_dir     where infected messages are kept (30 months)
  *   clamd_socket       clamd to scan with: an absolute unix socket path or IPv4:PORT (required)
  *   allow_untraced     yes | no [no]: run without `database` (events only logged): a documented opt-out,
@@ -54,6 +58,7 @@ struct pec_config {
     size_t n_crl_files;
     int crl_stale_refuse;         /* crl_stale = refuse */
     const char *index_file;
+    const char *index_url;
     enum pec_digest sign_digest;
     unsigned node_id;
     unsigned long max_recipients;
@@ -64,6 +69,8 @@ struct pec_config {
     const char *submit_address;
     const char *sendmail_command;
     const char *mailbox_file;
+    const char *userdb_socket;
+    unsigned long userdb_cache;
     const char *quarantine_dir;
     const char *clamd_socket;
     int allow_untraced, allow_unscanned;

@@ -14,6 +14,7 @@
 #include "pec/buf.h"
 #include "pec/compose.h"
 #include "pec/error.h"
+#include "pec/inreply.h"
 #include "pec/message.h"
 
 enum pec_delivery_action {
@@ -42,6 +43,10 @@ struct pec_delivery_input {
     int disabled;             /* the mailbox is disabled: a busta gets the avviso di mancata consegna */
     const char *notify;       /* ordinary address told of every new PEC (NULL: none) */
     time_t now;
+    /* the trace lookup that tells a bounce or a reply to a message this mailbox sent (the bounces our own
+     * Postfix writes reach the delivery point without a reception point's mark); NULL: none, refused */
+    pec_inreply_sent_fn sent;
+    void *sent_ctx;
 };
 
 struct pec_delivery_verdict {
@@ -71,10 +76,10 @@ char *pec_delivery_refusal_text(const struct pec_delivery_input *in, const struc
                                 char *out, size_t outlen);
 
 /* pec_delivery_consegna - the avvenuta consegna for a stored busta, dated saved_at (the moment the
- * message became available in the mailbox) */
+ * message became available in the mailbox), with Message-ID msgid (NULL: a new one) */
 int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
-                          const struct pec_delivery_verdict *v, time_t saved_at, struct pec_buf *out,
-                          char msgid_out[PEC_ID_MAX], struct pec_error *err);
+                          const struct pec_delivery_verdict *v, time_t saved_at, const char *msgid,
+                          struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err);
 
 /* pec_delivery_mancata - the avviso di mancata consegna for a busta that could not be stored (f: see
  * enum pec_delivery_failure in compose.h) */
@@ -100,12 +105,17 @@ enum pec_mark_stage {
     PEC_MARK_RECEIPT,  /* its avvenuta consegna was submitted and traced */
     PEC_MARK_UNTRACED, /* a receipt, anomaly envelope or wrapped message stored, its trace failed */
     PEC_MARK_PLAIN,    /* a receipt or anomaly envelope stored and traced (keyed by its Message-ID) */
+    PEC_MARK_PENDING,  /* a receipt or anomaly envelope about to be stored: if the attempt dies before
+                        * its PLAIN mark, the retry looks for the copy instead of storing a second one */
+    PEC_MARK_SENT,     /* the busta's avvenuta consegna or avviso was submitted, not yet traced; its value
+                        * names it ("<variant> <Message-ID>"), so a retry traces it instead of sending
+                        * another */
 };
 
 #define PEC_MARK_KEY_MAX 64
 
 /* pec_delivery_mark_key - the mark key of (identificativo, recipient) for one stage:
- * "pec-stored:", "pec-receipt:", "pec-untraced:" or "pec-plain:" + SHA-1 hex of identificativo LF
+ * "pec-stored:", "pec-receipt:", "pec-untraced:", "pec-plain:", "pec-pending:" or "pec-sent:" + SHA-1 hex of identificativo LF
  * recipient, where the identificativo loses surrounding blanks and angle brackets and the recipient is
  * lower-cased.  Returns the key length, or 0 when either is empty (no key: no idempotence). */
 size_t pec_delivery_mark_key(enum pec_mark_stage stage, const char *identificativo, const char *recipient,
@@ -134,8 +144,10 @@ struct pec_delivery_host {
     int (*mark_lock)(void *ctx, const char *key, struct pec_error *err);
     /* 1 marked, 0 not, -1 error */
     int (*mark_check)(void *ctx, const char *key, struct pec_error *err);
-    /* mark key: 0 or -1 */
-    int (*mark_set)(void *ctx, const char *key, struct pec_error *err);
+    /* mark key, with a one-line value or none (NULL): 0 or -1 */
+    int (*mark_set)(void *ctx, const char *key, const char *value, struct pec_error *err);
+    /* the value of the mark key into value (size bytes, "1" for a mark without one): 1, 0 not marked, -1 */
+    int (*mark_get)(void *ctx, const char *key, char *value, size_t size, struct pec_error *err);
 };
 
 struct pec_effects;

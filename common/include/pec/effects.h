@@ -61,6 +61,10 @@ struct pec_effects {
     int (*trace_claim)(void *ctx, const char *identificativo, const char *address, time_t now, struct pec_error *err);
     /* whether that avvenuta consegna was recorded as sent: 1 yes, 0 no */
     int (*trace_receipt_sent)(void *ctx, const char *identificativo, const char *address, struct pec_error *err);
+    /* whether sender submitted identificativo with recipient among its esterno recipients: 1 yes, 0 no
+     * (what a bounce or a reply from an ordinary host must match to reach a PEC-only mailbox) */
+    int (*trace_sent_to)(void *ctx, const char *identificativo, const char *sender, const char *recipient,
+                         struct pec_error *err);
     /* one log line */
     void (*log)(void *ctx, enum pec_log_level level, const char *line);
 };

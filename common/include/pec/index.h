@@ -19,9 +19,10 @@ struct pec_trust;
  * a certificate hash is an error naming the entry (PEC_ERR_INVALID). */
 struct pec_index *pec_index_parse_ldif(const void *ldif, size_t len, struct pec_error *err);
 /* pec_index_unwrap - the LDIF embedded in a signed index (CMS SignedData, DER) appended to ldif, only
- * when its signature is valid and chains to trust (NULL trust: refused); -1 with err (INVALID) otherwise */
+ * when its signature is valid and chains to trust (NULL trust: refused); -1 with err (INVALID) otherwise.
+ * signed_at_r (may be NULL) gets the signature's signingTime, 0 when it has none. */
 int pec_index_unwrap(const char *path, const void *der, size_t len, const struct pec_trust *trust, time_t now,
-                     struct pec_buf *ldif, struct pec_error *err);
+                     struct pec_buf *ldif, time_t *signed_at_r, struct pec_error *err);
 /* pec_index_load_file - read FILE.ldif, or FILE.ldif.p7m (CMS with embedded LDIF, verified against
  * trust; a bad signature is an error) */
 struct pec_index *pec_index_load_file(const char *path, const struct pec_trust *trust, time_t now,
@@ -52,6 +53,9 @@ int pec_provider_has_certificate(const struct pec_provider *p, const void *der, 
  * count: where their CA publishes its CRL is in them (pecctl crl refresh) */
 size_t pec_provider_certificate_count(const struct pec_provider *p);
 const void *pec_provider_certificate_at(const struct pec_provider *p, size_t i, size_t *len_r);
+
+/* pec_index_render_root - append the root entry o=postacert (LDIFLocationURL when ldif_url is not NULL) */
+void pec_index_render_root(struct pec_buf *out, const char *ldif_url);
 
 /* pec_index_render_entry - append one provider entry as LDIF (base DN o=postacert), for pecctl example
  * and tests: the hash is computed from cert_der */

@@ -21,8 +21,17 @@
 int pec_marks_prepare(const char *dir, struct pec_error *err);
 /* pec_mark_check - 1 when key is marked, 0 when not, -1 with err */
 int pec_mark_check(const char *dir, const char *key, struct pec_error *err);
+/* the longest value a mark keeps */
+#define PEC_MARK_VALUE_MAX 400
+
 /* pec_mark_set - mark key (marking twice is no error): 0, or -1 with err */
 int pec_mark_set(const char *dir, const char *key, struct pec_error *err);
+/* pec_mark_set_value - mark key with a value (one line of up to PEC_MARK_VALUE_MAX characters; NULL: none),
+ * replacing an earlier one: 0, or -1 with err */
+int pec_mark_set_value(const char *dir, const char *key, const char *value, struct pec_error *err);
+/* pec_mark_get - the value of a mark into value (size bytes): 1, 0 when key is not marked, -1 with err
+ * (a mark set without a value reads as "1") */
+int pec_mark_get(const char *dir, const char *key, char *value, size_t size, struct pec_error *err);
 /* pec_mark_lock - wait for the exclusive lock of key, for a check-act-mark sequence that two deliveries
  * of the same message must not interleave: a descriptor to give to pec_mark_unlock, or -1 with err */
 int pec_mark_lock(const char *dir, const char *key, struct pec_error *err);

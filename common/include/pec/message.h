@@ -35,12 +35,15 @@ struct pec_analysis {
     enum pec_kind kind;
     enum pec_tipo tipo;            /* X-Ricevuta, else the daticert tipo; NONE for anomalies/ordinary */
     char *x_trasporto, *x_ricevuta, *x_tiporicevuta, *x_verifica_sicurezza, *x_mittente, *x_riferimento;
+    char *anomaly_mark;            /* PEC_ANOMALY_MARK_HEADER (pec/anomaly.h): set by our reception point */
     char *from;                    /* first From: address */
     char *subject;                 /* decoded, UTF-8 */
     char *message_id;              /* without angle brackets */
     char *micalg, *protocol;       /* of multipart/signed */
     struct pec_sig_info sig;
     const struct pec_provider *provider; /* signer's provider in the index, or NULL */
+    int gestore_signed;            /* the signature is valid, trusted (when a trust store was given) and
+                                      by the certificate the index lists for provider */
     int has_daticert;
     struct pec_daticert daticert;
     int has_postacert;

@@ -71,4 +71,16 @@ struct pec_outbox_sweep_counts {
 int pec_outbox_sweep(const char *dir, time_t now, time_t keep_done, time_t keep_unclaimed,
                  struct pec_outbox_sweep_counts *counts, struct pec_error *err);
 
+/* What the outbox holds now, for the metrics. */
+struct pec_outbox_counts {
+    unsigned waiting;   /* entries whose marker has not come yet */
+    unsigned queued;    /* entries whose marker came, with a file still to send (the emitter retries them) */
+    unsigned unclaimed; /* entries set aside in unclaimed/ */
+    unsigned damaged;   /* messages set aside in damaged/ */
+    unsigned refused;   /* messages Postfix refused for good, in refused/ */
+};
+
+/* pec_outbox_count - count what dir holds (read only): 0, or -1 with err when dir cannot be read */
+int pec_outbox_count(const char *dir, struct pec_outbox_counts *counts, struct pec_error *err);
+
 #endif

@@ -10,21 +10,22 @@
 
 #include <stddef.h>
 #include <time.h>
+#include "pec/anomaly.h"
 #include "pec/buf.h"
 #include "pec/compose.h"
 #include "pec/config.h"
 #include "pec/error.h"
+#include "pec/inreply.h"
 #include "pec/message.h"
 #include "pec/strv.h"
 
-/* The header the reception point adds to mail that must be wrapped in an anomaly envelope at delivery;
- * it is removed from every incoming message first, so only we can set it. */
-#define PEC_ANOMALY_MARK_HEADER "X-PEC-Anomalia"
 
 enum pec_mailbox_policy {
     PEC_MAILBOX_UNKNOWN = 0,     /* no such mailbox in our domains */
     PEC_MAILBOX_PEC_ONLY,        /* accepts PEC only (the default) */
-    PEC_MAILBOX_ACCEPTS_ORDINARY /* takes ordinary mail too, wrapped in an anomaly envelope */
+    PEC_MAILBOX_ACCEPTS_ORDINARY, /* takes ordinary mail too, wrapped in an anomaly envelope */
+    PEC_MAILBOX_LOOKUP_FAILED     /* the list of mailboxes did not answer: a temporary failure, never
+                                   * "no such mailbox" */
 };
 
 struct pec_reception_ctx {
@@ -56,11 +57,12 @@ struct pec_reception_verdict {
     enum pec_reception_action action;
     char reply_code[4], reply_xcode[8], reply_text[512];
     struct pec_analysis analysis;
-    int mark_anomaly;                /* add PEC_ANOMALY_MARK_HEADER: deliver wrapped */
+    enum pec_anomaly anomaly;        /* not NONE: add PEC_ANOMALY_MARK_HEADER naming it (deliver wrapped) */
     struct pec_strv drop_rcpts;      /* recipients to remove from the envelope (handled by a notice) */
     struct pec_outgoing *out;        /* messages to emit after the MTA has durably queued the message */
     size_t n_out;
     char identificativo[PEC_ID_MAX]; /* of the busta or the receipt, "" for other mail */
+    int answerable;                  /* refused only because a mailbox takes PEC only: it may be an answer */
 };
 
 /* pec_reception_decide - analyse one message with its envelope recipients.  virus: what the adapter's
@@ -69,6 +71,13 @@ int pec_reception_decide(const struct pec_reception_ctx *ctx, const void *raw, s
                          const char *const *rcpts, size_t n_rcpts, const char *virus, time_t now,
                          struct pec_reception_verdict *v, struct pec_error *err);
 void pec_reception_verdict_clear(struct pec_reception_verdict *v);
+
+/* pec_reception_answer - a verdict refused as answerable: when every envelope recipient sent a message
+ * the mail refers to to one of its answerers (pec_inreply_answers), it becomes an accepted anomaly
+ * (PEC_ANOMALY_ANSWER: a bounce or a reply reaches the PEC mailbox wrapped, PEC-RULES §2.4, §10).
+ * 1 accepted, 0 still refused (not an answer to our users), -1 with err (adapter: tempfail). */
+int pec_reception_answer(struct pec_reception_verdict *v, const void *raw, size_t len, const char *const *rcpts,
+                         size_t n_rcpts, pec_inreply_sent_fn sent, void *sent_ctx, struct pec_error *err);
 
 /* ---- the reception point's whole step, fed with the milter's phases ---- */
 

@@ -23,6 +23,9 @@ enum pec_text_rule {
  * the bytes there are not UTF-8. */
 int pec_text_utf8_valid(const char *s, enum pec_text_rule rule, const char **bad_r, long *cp_r);
 
+/* pec_text_has_8bit - 1 when any of the len bytes is above 127 (8BITMIME, 7-bit output) */
+int pec_text_has_8bit(const void *data, size_t len);
+
 /* pec_hex - len bytes as lower-case hex digits; out holds 2 * len + 1 (NUL-terminated) */
 void pec_hex(const void *data, size_t len, char *out);
 /* pec_unhex - exactly 2 * len hex digits (either case) into len bytes; -1 on anything else */

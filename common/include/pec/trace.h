@@ -121,6 +121,7 @@ struct pec_trace_message {
     const char *identificativo;
     const char *client_msgid;
     const char *sender;
+    const char *reply_to; /* daticert <risposte>; NULL: the sender */
     const char *subject;
     const char *receipt_type;
     const char *queue_id;
@@ -183,6 +184,7 @@ struct pec_trace_due {
     const char *identificativo;
     const char *address;
     const char *sender;
+    const char *reply_to; /* the message's daticert <risposte>: the sender when it had none */
     const char *client_msgid;
     const char *subject;
     const char *receipt_type;
@@ -282,6 +284,21 @@ void pec_trace_message_info_free(struct pec_trace_message_info **m);
  * source names the origin for the record (file name).  *version_r (may be NULL) gets the new version. */
 int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, const char *source, time_t now,
                             long long *version_r, struct pec_error *err);
+enum pec_index_refresh {
+    PEC_INDEX_REPLACED = 0, /* the fetched index is the new current copy */
+    PEC_INDEX_UNCHANGED,    /* the current copy is that very index */
+    PEC_INDEX_NOT_NEWER,    /* signed no later than the current copy: kept (a replay, or a stale mirror) */
+};
+struct pec_index_refresh_result {
+    enum pec_index_refresh outcome;
+    long long version;         /* the new version, or the current one that stands */
+    time_t current_signed_at;  /* signing time of the copy it was compared with (0: unsigned or none) */
+};
+/* pec_trace_index_refresh - like pec_trace_index_replace for an index fetched from its published place
+ * and verified (signed_at: its signingTime, required), but under the import lock it replaces the copy
+ * only when its content differs and it was signed after the current copy.  0 with *r, -1 with err. */
+int pec_trace_index_refresh(struct pec_trace *t, const void *ldif, size_t len, const char *source, time_t signed_at,
+                            time_t now, struct pec_index_refresh_result *r, struct pec_error *err);
 /* pec_trace_index_load - the current copy; NULL with PEC_ERR_PERMANENT when none was imported */
 struct pec_index *pec_trace_index_load(struct pec_trace *t, long long *version_r, struct pec_error *err);
 
@@ -319,6 +336,21 @@ struct pec_trace_verify_options {
  * number of problems (0: intact), -1 when the check itself could not run. */
 int pec_trace_verify(struct pec_trace *t, const struct pec_trace_verify_options *o, pec_trace_report_fn report,
                      void *ctx, struct pec_error *err);
+
+/* ---- metrics ---- */
+
+/* What the trace store says now (pecctl metrics). */
+struct pec_trace_metrics {
+    unsigned long events_24h[PEC_TRACE_TYPE_COUNT]; /* events of the last 24 hours, by type */
+    unsigned long pending;          /* certified recipients still waiting for avvenuta or mancata consegna */
+    unsigned long due_12h, due_24h; /* notices the timers owe now */
+    unsigned long quarantined;      /* infected messages kept */
+    time_t last_checkpoint;         /* the newest signed checkpoint; 0: none */
+};
+
+/* pec_trace_metrics - read them in one read-only transaction (the events through their time index, the
+ * recipients through the index of open ones): 0, or -1 with err */
+int pec_trace_metrics(struct pec_trace *t, time_t now, struct pec_trace_metrics *m, struct pec_error *err);
 
 #define PEC_TRACE_RETENTION_MONTHS 30
 

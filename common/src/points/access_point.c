@@ -52,6 +52,7 @@ static int trace_submission(const struct pec_effects *fx, const struct pec_acces
     m.identificativo = v->identificativo;
     m.client_msgid = d->msgid;
     m.sender = d->mittente;
+    m.reply_to = d->risposte;
     m.subject = d->oggetto;
     m.receipt_type = type == PEC_TRACE_BUSTA_TRASPORTO ? pec_ricevuta_name(d->ricevuta) : NULL;
     m.queue_id = qid;

@@ -17,14 +17,24 @@
  *     the trace holds the receipt's event; otherwise the receipt is owed and sent.  Window: two
  *     concurrent deliveries on two nodes, the second seeing the claim before the first traced its
  *     receipt, both send.
- *  6. The receipt is submitted, then traced, then marked.  Window: submitted and the trace write failed,
- *     so the retry sends it again (never an untraced receipt).  A receipt the MTA refuses for good (5xx)
- *     is never traced as sent: an avvenuta consegna completa or breve is tried again in the smaller
- *     variants (breve, then sintetica: a consegna completa of a message near the size limit is larger
- *     than the message), and what is refused in every variant is traced as ricevuta-rifiutata with the
- *     reply and logged as an error; the delivery is done (the busta is in the mailbox).
+ *  6. The receipt's Message-ID and form are marked "sent" before it is submitted, the mark completed
+ *     ("submitted") after it, then the receipt is traced and marked done.  A retry after a failed trace
+ *     write finds the completed mark and traces that receipt instead of sending another (never an
+ *     untraced receipt, never two); a retry after an attempt killed around the submission finds the
+ *     mark incomplete and submits the same receipt again with the same Message-ID, which the sender's
+ *     delivery point stores once (its "plain" mark).  Window: the "sent" mark itself could not be
+ *     written (logged), then the retry sends a receipt with a new Message-ID.  A receipt the MTA
+ *     refuses for good (5xx) is never traced as sent: an avvenuta consegna completa or breve is tried
+ *     again in the smaller variants (breve, then sintetica: a consegna completa of a message near the
+ *     size limit is larger than the message), and what is refused in every variant is traced as
+ *     ricevuta-rifiutata with the reply and logged as an error; the delivery is done (the busta is in
+ *     the mailbox).
  * Receipts, anomaly envelopes and ordinary mail (STORE_PLAIN, STORE_WRAPPED) are stored, then traced; a
- * store whose trace failed is marked "untraced" so the retry traces it without storing a second copy.
+ * store whose trace failed is marked "untraced" so the retry traces it without storing a second copy.  A
+ * receipt or anomaly envelope is marked "pending" before its store: an attempt killed between the store
+ * and its marks (the MTA then delivers it again) leaves that mark, and the retry looks for the copy in
+ * the mailbox (by Message-ID) instead of storing a second one (found by the fault suite, seed 3559).
+ * Two deliveries of one receipt to one mailbox hold its lock from the first check to the last mark.
  * A refusal (REFUSE) is traced before it is answered: untraced, it is a temporary failure instead. */
 #define _GNU_SOURCE /* asprintf */
 #include <ctype.h>
@@ -233,13 +243,58 @@ static int send_built(const struct run *r, const char *what, int built, struct p
     return ret;
 }
 
-/* mark_set - remember key; a failure is logged (the cost is at most a second copy on a retry) */
-static void mark_set(const struct run *r, const char *key)
+/* mark_set_value - remember key with a value (NULL: none); a failure is logged (the cost is at most a
+ * second copy, or a second receipt, on a retry) */
+static void mark_set_value(const struct run *r, const char *key, const char *value)
 {
     struct pec_error err = { 0 };
 
-    if (r->h->mark_set(r->h->ctx, key, &err) < 0)
+    if (r->h->mark_set(r->h->ctx, key, value, &err) < 0)
         pec_effects_log(r->fx, PEC_LOG_ERROR, "pec: %s not recorded: %s", key, err.msg);
+}
+
+/* mark_set - remember key */
+static void mark_set(const struct run *r, const char *key) { mark_set_value(r, key, NULL); }
+
+#define SENT_MARK_SUBMITTED " submitted"
+
+/* sent_before - the receipt of an earlier attempt, from its PEC_MARK_SENT mark "<variant> <Message-ID>"
+ * (written before the submission) with SENT_MARK_SUBMITTED appended once the MTA took it: SENT_INTENDED
+ * or SENT_SUBMITTED_BEFORE with *variant_r and msgid_r, SENT_NONE, or -1 when the mark cannot be read */
+enum { SENT_NONE, SENT_INTENDED, SENT_SUBMITTED_BEFORE };
+static int sent_before(const struct run *r, const char *key_sent, enum pec_ricevuta *variant_r,
+                       char msgid_r[PEC_ID_MAX], struct pec_error *err)
+{
+    char value[PEC_ID_MAX + 48], *id, *end;
+    enum pec_ricevuta variant;
+    int ret = r->h->mark_get(r->h->ctx, key_sent, value, sizeof(value), err), submitted;
+
+    if (ret <= 0)
+        return ret;
+    if ((id = strchr(value, ' ')) == NULL)
+        return SENT_NONE; /* not ours: as if absent */
+    *id++ = '\0';
+    end = strchr(id, ' ');
+    submitted = end != NULL && strcmp(end, SENT_MARK_SUBMITTED) == 0;
+    if (end != NULL && !submitted)
+        return SENT_NONE;
+    if (end != NULL)
+        *end = '\0';
+    if (*id == '\0' || strlen(id) >= PEC_ID_MAX || (variant = pec_ricevuta_from_name(value)) == PEC_RICEVUTA_NONE)
+        return SENT_NONE;
+    *variant_r = variant;
+    snprintf(msgid_r, PEC_ID_MAX, "%s", id);
+    return submitted ? SENT_SUBMITTED_BEFORE : SENT_INTENDED;
+}
+
+/* mark_sent - the PEC_MARK_SENT mark of the receipt about to be submitted, or submitted */
+static void mark_sent(const struct run *r, const char *key_sent, enum pec_ricevuta variant, const char *msgid,
+                      int submitted)
+{
+    char value[PEC_ID_MAX + 48];
+
+    snprintf(value, sizeof(value), "%s %s%s", pec_ricevuta_name(variant), msgid, submitted ? SENT_MARK_SUBMITTED : "");
+    mark_set_value(r, key_sent, value);
 }
 
 /* refused_for_good - a receipt refused with 5xx in every form: traced as refused (not sent), then the
@@ -367,8 +422,9 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
     struct pec_trace_event ev = { 0 };
     struct pec_delivery_verdict form = *r->v; /* the variant actually sent */
     const char *variant;
-    char msgid[PEC_ID_MAX], extra[600], a1[200], a2[300], id[400];
-    int ret;
+    char msgid[PEC_ID_MAX], built_id[PEC_ID_MAX], extra[600], a1[200], a2[300], id[400];
+    char key_sent[PEC_MARK_KEY_MAX] = "";
+    int ret, before = SENT_NONE;
     int claimed = r->fx->trace_claim(r->fx->ctx, store_text(r->id, id, sizeof(id)),
                                      store_text(r->in->recipient, a2, sizeof(a2)), r->fx->now(r->fx->ctx), &err);
     int sent = 0;
@@ -396,9 +452,21 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
         done(r);
         return;
     }
-    for (;;) {
-        ret = send_built(r, "avvenuta consegna", pec_delivery_consegna(r->ctx, r->in, &form, saved_at, &msg, msgid, &err),
-                         &msg, msgid, &err);
+    /* invariant 6: an earlier attempt submitted it and could not trace it: trace it, do not send it
+     * again; an attempt killed around its submission: send it again with the same Message-ID */
+    if (idempotent && pec_delivery_mark_key(PEC_MARK_SENT, r->id, r->in->recipient, key_sent) > 0 &&
+        (before = sent_before(r, key_sent, &form.variant, msgid, &err)) < 0) {
+        tempfail(r, "%s", err.msg);
+        return;
+    }
+    if (before == SENT_NONE)
+        pec_idgen_next(r->ctx->issuer->ids, saved_at, msgid);
+    while (before != SENT_SUBMITTED_BEFORE) {
+        if (idempotent)
+            mark_sent(r, key_sent, form.variant, msgid, 0);
+        ret = send_built(r, "avvenuta consegna",
+                         pec_delivery_consegna(r->ctx, r->in, &form, saved_at, msgid, &msg, built_id, &err), &msg,
+                         msgid, &err);
         if (ret < 0)
             return;
         if (ret > 0)
@@ -415,6 +483,8 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
         memset(&err, 0, sizeof(err));
     }
     variant = pec_ricevuta_name(form.variant);
+    if (idempotent && before != SENT_SUBMITTED_BEFORE)
+        mark_sent(r, key_sent, form.variant, msgid, 1);
     ev.time = saved_at;
     ev.type = PEC_TRACE_AVVENUTA_CONSEGNA;
     ev.message_id = msgid;
@@ -429,8 +499,11 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
     trace_line(r, "consegna", saved_at, extra);
     if (idempotent)
         mark_set(r, key_receipt);
-    decision(r, PEC_LOG_INFO, "%s, avvenuta consegna %s (%s) submitted",
-             stored_before ? "stored by an earlier attempt" : "stored", msgid, variant ? variant : "?");
+    decision(r, PEC_LOG_INFO, "%s, avvenuta consegna %s (%s) %s",
+             stored_before ? "stored by an earlier attempt" : "stored", msgid, variant ? variant : "?",
+             before == SENT_SUBMITTED_BEFORE ? "submitted by an earlier attempt, traced now"
+             : before == SENT_INTENDED ? "submitted again with the Message-ID of an attempt that did not finish"
+             : "submitted");
     if (r->in->notify != NULL)
         notify(r, saved_at);
     done(r);
@@ -520,6 +593,22 @@ static void plain_mark(const struct run *r, enum pec_mark_stage stage)
         mark_set(r, key);
 }
 
+/* plain_lock - two deliveries of one receipt to one mailbox (its sender sent it twice, and both copies
+ * were delivered at once after a queue flush) never interleave their check-store-mark sequences, as
+ * invariant 1 for a busta (the likeliest path of the fault suite's seed 18251: four receipts stored twice
+ * at once): 0, or -1 answered with a temporary failure */
+static int plain_lock(const struct run *r)
+{
+    char key[PEC_MARK_KEY_MAX];
+    struct pec_error err = { 0 };
+
+    if (pec_delivery_mark_key(PEC_MARK_PLAIN, r->v->analysis.message_id, r->in->recipient, key) == 0 ||
+        !r->h->has_marks(r->h->ctx) || r->h->mark_lock(r->h->ctx, key, &err) == 0)
+        return 0;
+    tempfail(r, "%s", err.msg);
+    return -1;
+}
+
 /* stored_untraced - stored, but its trace failed: remember the save, answer 4xx */
 static void stored_untraced(const struct run *r, const struct pec_error *err)
 {
@@ -536,6 +625,8 @@ static void other(const struct run *r)
     struct pec_error err = { 0 };
     time_t saved_at = 0, now;
 
+    if (!wrapped && plain_lock(r) < 0)
+        return;
     if (trace_ready(r) < 0)
         return;
     if (!wrapped && plain_seen(r, PEC_MARK_PLAIN)) {
@@ -545,10 +636,18 @@ static void other(const struct run *r)
     }
     if (plain_seen(r, PEC_MARK_UNTRACED)) {
         r->o->stored = 1;
-    } else if ((ret = r->h->store(r->h->ctx, wrapped ? &r->v->wrapped : NULL, &saved_at, &failure, &err)) < 0) {
-        store_failed(r, failure, &err, 0);
-        return;
+    } else if (!wrapped && plain_seen(r, PEC_MARK_PENDING) &&
+               r->h->stored_at(r->h->ctx, r->v->analysis.message_id) > 0) {
+        /* an earlier attempt stored it and died before its mark (the MTA delivers it again): one copy */
+        decision(r, PEC_LOG_INFO, "stored by an attempt that did not finish: not stored again");
+        r->o->stored = 1;
     } else {
+        if (!wrapped) /* before the store (a mark that cannot be set costs a second copy at most) */
+            plain_mark(r, PEC_MARK_PENDING);
+        if ((ret = r->h->store(r->h->ctx, wrapped ? &r->v->wrapped : NULL, &saved_at, &failure, &err)) < 0) {
+            store_failed(r, failure, &err, 0);
+            return;
+        }
         r->o->stored = ret > 0;
     }
     now = r->fx->now(r->fx->ctx);
@@ -651,7 +750,8 @@ size_t pec_delivery_mark_key(enum pec_mark_stage stage, const char *identificati
                              char key_r[PEC_MARK_KEY_MAX])
 {
     static const char *const prefix[] = { [PEC_MARK_STORED] = "pec-stored", [PEC_MARK_RECEIPT] = "pec-receipt",
-                                          [PEC_MARK_UNTRACED] = "pec-untraced", [PEC_MARK_PLAIN] = "pec-plain" };
+                                          [PEC_MARK_UNTRACED] = "pec-untraced", [PEC_MARK_PLAIN] = "pec-plain",
+                                          [PEC_MARK_PENDING] = "pec-pending", [PEC_MARK_SENT] = "pec-sent" };
     struct pec_buf b = PEC_BUF_INIT;
     const char *id = identificativo, *end;
     char hex[41];

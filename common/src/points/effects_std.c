@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "pec/clamd.h"
 #include "pec/effects.h"
@@ -141,6 +142,26 @@ static int std_trace_receipt_sent(void *ctx, const char *identificativo, const c
     return ret < 0 ? -1 : ret > 0 ? 1 : 0;
 }
 
+/* std_trace_sent_to - the submitted message's sender and esterno recipients (no store: nothing was) */
+static int std_trace_sent_to(void *ctx, const char *identificativo, const char *sender, const char *recipient,
+                             struct pec_error *err)
+{
+    const struct pec_effects_std *s = ctx;
+    struct pec_trace_message_info *m = NULL;
+    int found;
+
+    if (s->trace == NULL)
+        return 0;
+    if ((found = pec_trace_get_message(s->trace, identificativo, &m, err)) <= 0)
+        return found;
+    found = 0;
+    if (m->sender && strcasecmp(m->sender, sender) == 0)
+        for (size_t i = 0; i < m->n_rcpts && !found; i++)
+            found = !m->rcpts[i].certified && m->rcpts[i].address && strcasecmp(m->rcpts[i].address, recipient) == 0;
+    pec_trace_message_info_free(&m);
+    return found;
+}
+
 /* std_log - the process's log */
 static void std_log(void *ctx, enum pec_log_level level, const char *line)
 {
@@ -168,6 +189,7 @@ void pec_effects_standard(struct pec_effects *e, struct pec_effects_std *std)
     e->trace_quarantine = std_trace_quarantine;
     e->trace_claim = std_trace_claim;
     e->trace_receipt_sent = std_trace_receipt_sent;
+    e->trace_sent_to = std_trace_sent_to;
     e->log = std_log;
 }
 

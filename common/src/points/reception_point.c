@@ -4,6 +4,9 @@
  *  0. Nothing is judged without trust anchors and a provider index: a temporary failure instead.
  *  1. Nothing is taken in charge unscanned: a scanner that cannot answer is a temporary failure (a host
  *     without a scanner must say so in its configuration: allow_unscanned).
+ *  1b. Ordinary mail refused only because a mailbox takes PEC only is looked up in the trace first: a
+ *     bounce or a reply to a message that mailbox sent is delivered wrapped; a lookup that fails is a
+ *     temporary failure.
  *  2. What the message means for the trace (a busta received, a quarantine, a receipt settling the
  *     state of one of our recipients) is recorded before anything is accepted; a failed record is a
  *     temporary failure, so the sending provider retries and no receipt goes out untraced.
@@ -157,8 +160,8 @@ static void apply(const struct pec_reception_txn *t, const struct pec_reception_
     /* dropped recipients get an avviso instead; a discarded busta keeps only the marker recipient */
     else if (pec_mta_delete_rcpts(mta, v->action == PEC_RECEPTION_DISCARD ? &t->rcpts : &v->drop_rcpts) < 0)
         failed = "cannot remove a recipient";
-    else if (v->mark_anomaly && mta->add_header(mta->ctx, PEC_ANOMALY_MARK_HEADER,
-                                                v->analysis.errors.n ? v->analysis.errors.v[0] : "non PEC") < 0)
+    else if (v->anomaly != PEC_ANOMALY_NONE &&
+             mta->add_header(mta->ctx, PEC_ANOMALY_MARK_HEADER, pec_anomaly_name(v->anomaly)) < 0)
         failed = "cannot mark the message";
     else if ((owed = v->n_out > 0 || v->action == PEC_RECEPTION_DISCARD || quarantine_name != NULL) &&
              spool_owed(fx, v, quarantine_name, key, &err) < 0) {
@@ -171,10 +174,11 @@ static void apply(const struct pec_reception_txn *t, const struct pec_reception_
         points_tempfail(fx, qid, &err, a);
         return;
     }
-    pec_effects_log(fx, PEC_LOG_INFO, "%s: id=%s: %s %s: avvisi=%zu esclusi=%zu%s", qid,
+    pec_effects_log(fx, PEC_LOG_INFO, "%s: id=%s: %s %s: avvisi=%zu esclusi=%zu%s%s", qid,
                     v->identificativo[0] ? v->identificativo : "-", pec_kind_name(v->analysis.kind),
                     v->analysis.valid ? "valido" : "non valido", v->n_out, v->drop_rcpts.n,
-                    v->mark_anomaly ? " anomalia" : "");
+                    v->anomaly != PEC_ANOMALY_NONE ? " anomalia=" : "",
+                    v->anomaly != PEC_ANOMALY_NONE ? pec_anomaly_name(v->anomaly) : "");
     pec_answer_continue(a);
 }
 
@@ -204,6 +208,15 @@ void pec_reception_run(struct pec_reception_txn *t, const struct pec_reception_p
     now = fx->now(fx->ctx);
     if (pec_reception_decide(t->ctx, raw, t->raw.len, (const char *const *)t->rcpts.v, t->rcpts.n,
                              infected ? virus : NULL, now, &v, &err) < 0) {
+        pec_reception_verdict_clear(&v);
+        points_tempfail(fx, queue_id, &err, a);
+        return;
+    }
+    /* ordinary mail a PEC-only mailbox refuses may be a bounce or a reply to one of its messages: the trace
+     * tells; when it cannot, a temporary failure (the answer is not lost, nor let through unchecked) */
+    if (v.action == PEC_RECEPTION_REJECT && v.answerable &&
+        pec_reception_answer(&v, raw, t->raw.len, (const char *const *)t->rcpts.v, t->rcpts.n, fx->trace_sent_to,
+                             fx->ctx, &err) < 0) {
         pec_reception_verdict_clear(&v);
         points_tempfail(fx, queue_id, &err, a);
         return;

@@ -45,7 +45,7 @@ static const char SQL_RELEASE_24H[] =
 static const char SQL_DUE[] =
     "SELECT * FROM ("
     " SELECT 12 AS kind, r.identificativo, r.address, m.sender, m.client_msgid, m.subject, m.receipt_type,"
-    "  m.accepted_at, r.header = 'cc' AS cc"
+    "  m.accepted_at, r.header = 'cc' AS cc, coalesce(m.reply_to, m.sender) AS reply_to"
     " FROM recipients r JOIN messages m ON m.identificativo = r.identificativo"
     " WHERE r.certified AND r.notice24_at IS NULL AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     "  AND r.notice12_at IS NULL AND r.presa_in_carico_at IS NULL"
@@ -53,7 +53,7 @@ static const char SQL_DUE[] =
     "  AND m.queued_at IS NOT NULL AND m.accepted_at <= to_timestamp($1::bigint - $2::bigint)"
     " UNION ALL"
     " SELECT 24, r.identificativo, r.address, m.sender, m.client_msgid, m.subject, m.receipt_type,"
-    "  m.accepted_at, r.header = 'cc'"
+    "  m.accepted_at, r.header = 'cc', coalesce(m.reply_to, m.sender)"
     " FROM recipients r JOIN messages m ON m.identificativo = r.identificativo"
     " WHERE r.certified AND r.notice24_at IS NULL AND r.consegna_at IS NULL AND r.errore_at IS NULL"
     "  AND (r.notice24_leased_at IS NULL OR r.notice24_leased_at <= to_timestamp($1::bigint - $5::bigint))"
@@ -231,6 +231,7 @@ int pec_trace_notices_due(struct pec_trace *t, time_t now, size_t limit, pec_tra
         d.receipt_type = trace_get_str(a.res, i, 6);
         d.accepted_at = trace_get_time(a.res, i, 7);
         d.cc = trace_get_bool(a.res, i, 8);
+        d.reply_to = trace_get_str(a.res, i, 9);
         stop = fn(&d, ctx) != 0;
     }
     PQclear(a.res);

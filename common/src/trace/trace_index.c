@@ -13,8 +13,12 @@
 
 static const char SQL_LOCK[] = "SELECT pg_advisory_xact_lock(hashtext('pec_index_import'))";
 static const char SQL_VERSION_ADD[] =
-    "INSERT INTO index_versions (imported_at, source, sha256, providers, ldif)"
-    " VALUES (to_timestamp($1::bigint), $2, $3, $4, $5::bytea) RETURNING version";
+    "INSERT INTO index_versions (imported_at, source, sha256, providers, ldif, signed_at)"
+    " VALUES (to_timestamp($1::bigint), $2, $3, $4, $5::bytea, to_timestamp(nullif($6::bigint, 0)))"
+    " RETURNING version";
+static const char SQL_CURRENT_META[] =
+    "SELECT version, sha256, coalesce(extract(epoch FROM signed_at)::bigint, 0) FROM index_versions"
+    " ORDER BY version DESC LIMIT 1";
 static const char SQL_PROVIDERS_CLEAR[] = "DELETE FROM index_providers";
 static const char SQL_PROVIDER_ADD[] =
     "INSERT INTO index_providers (name, mail_receipt, unit, ldif_url, domains, version)"
@@ -28,9 +32,35 @@ struct replace_arg {
     size_t len;
     const char *source;
     time_t now;
+    time_t signed_at;     /* 0: not signed (or no signingTime) */
+    int only_newer;       /* refresh: keep the current copy unless this one is different and newer */
+    enum pec_index_refresh kept;
+    time_t current_signed_at;
     char sha[65];
     long long version;
 };
+
+/* newer_than_current - refresh: whether the current copy stands (a->kept says why) */
+static int newer_than_current(struct trace_conn *c, struct replace_arg *a, struct pec_error *err)
+{
+    PGresult *res = trace_exec(c, SQL_CURRENT_META, NULL, 0, err);
+
+    if (res == NULL)
+        return -1;
+    a->kept = PEC_INDEX_REPLACED;
+    if (PQntuples(res) == 1) {
+        a->current_signed_at = (time_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        if (strcmp(PQgetvalue(res, 0, 1), a->sha) == 0) {
+            a->kept = PEC_INDEX_UNCHANGED;
+            a->version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        } else if (a->current_signed_at != 0 && a->signed_at <= a->current_signed_at) {
+            a->kept = PEC_INDEX_NOT_NEWER;
+            a->version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
 
 /* add_provider - mirror one provider of the new version */
 static int add_provider(struct trace_conn *c, const struct pec_provider *pv, long long version,
@@ -67,12 +97,15 @@ static int replace_body(struct trace_conn *c, void *arg, struct pec_error *err)
 
     if (trace_exec_simple(c, SQL_LOCK, err) < 0)
         return -1;
+    if (a->only_newer && (newer_than_current(c, a, err) < 0 || a->kept != PEC_INDEX_REPLACED))
+        return a->kept == PEC_INDEX_REPLACED ? -1 : 0;
     tp_init(&p);
     tp_int(&p, (long long)a->now);
     tp_text(&p, a->source);
     tp_text(&p, a->sha);
     tp_int(&p, (long long)pec_index_count(a->idx));
     tp_bytes(&p, a->ldif, a->len);
+    tp_int(&p, (long long)a->signed_at);
     res = trace_exec(c, SQL_VERSION_ADD, &p, 0, err);
     if (res == NULL)
         return -1;
@@ -88,16 +121,15 @@ static int replace_body(struct trace_conn *c, void *arg, struct pec_error *err)
     return 0;
 }
 
-/* pec_trace_index_replace - make ldif the current copy, atomically */
-int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, const char *source, time_t now,
-                            long long *version_r, struct pec_error *err)
+/* index_store - parse, then store under the lock (replace, or refresh when only_newer) */
+static int index_store(struct pec_trace *t, struct replace_arg *a0, long long *version_r, struct pec_error *err)
 {
-    struct replace_arg a;
+    struct replace_arg a = *a0;
     unsigned char digest[32];
     struct pec_index *idx;
     int r;
 
-    idx = pec_index_parse_ldif(ldif, len, err);
+    idx = pec_index_parse_ldif(a.ldif, a.len, err);
     if (idx == NULL)
         return -1;
     if (pec_index_count(idx) == 0) {
@@ -105,13 +137,8 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
         pec_index_free(&idx);
         return -1;
     }
-    memset(&a, 0, sizeof(a));
     a.idx = idx;
-    a.ldif = ldif;
-    a.len = len;
-    a.source = source ? source : "";
-    a.now = now;
-    pec_sha256(ldif, len, digest);
+    pec_sha256(a.ldif, a.len, digest);
     pec_hex(digest, sizeof(digest), a.sha);
     if (trace_check_text("index source", a.source, err) < 0) {
         pec_index_free(&idx);
@@ -119,10 +146,41 @@ int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, c
     }
     r = trace_run(t, NULL, 0, replace_body, &a, err);
     pec_index_free(&idx);
+    a.idx = NULL;
     if (r < 0)
         return -1;
     if (version_r != NULL)
         *version_r = a.version;
+    *a0 = a;
+    return 0;
+}
+
+/* pec_trace_index_replace - make ldif the current copy, atomically */
+int pec_trace_index_replace(struct pec_trace *t, const void *ldif, size_t len, const char *source, time_t now,
+                            long long *version_r, struct pec_error *err)
+{
+    struct replace_arg a = { .ldif = ldif, .len = len, .source = source ? source : "", .now = now };
+
+    return index_store(t, &a, version_r, err);
+}
+
+/* pec_trace_index_refresh - a fetched signed index replaces the copy only when different and newer */
+int pec_trace_index_refresh(struct pec_trace *t, const void *ldif, size_t len, const char *source, time_t signed_at,
+                            time_t now, struct pec_index_refresh_result *r, struct pec_error *err)
+{
+    struct replace_arg a = { .ldif = ldif, .len = len, .source = source ? source : "", .now = now,
+                             .signed_at = signed_at, .only_newer = 1 };
+
+    memset(r, 0, sizeof(*r));
+    if (signed_at == 0) {
+        pec_error_set(err, PEC_ERR_INVALID, "%s: the signature has no signing time: cannot tell it is newer",
+                      a.source);
+        return -1;
+    }
+    if (index_store(t, &a, &r->version, err) < 0)
+        return -1;
+    r->outcome = a.kept;
+    r->current_signed_at = a.current_signed_at;
     return 0;
 }
 

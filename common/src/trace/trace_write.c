@@ -3,11 +3,12 @@
  * touched, so a malformed field is PEC_ERR_INVALID and never a half-written operation. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "trace_internal.h"
 
 static const char SQL_MESSAGE[] =
     "INSERT INTO messages (identificativo, client_msgid, sender, subject, receipt_type, queue_id, accepted_at,"
-    " node) VALUES ($1, $2, $3, $4::bytea, $5, $6, to_timestamp($7::bigint), $8)";
+    " node, reply_to) VALUES ($1, $2, $3, $4::bytea, $5, $6, to_timestamp($7::bigint), $8, $9)";
 /* a message may name the same address twice (To and Cc): the first wins */
 static const char SQL_RECIPIENTS[] =
     "INSERT INTO recipients (identificativo, address, certified, header)"
@@ -78,6 +79,7 @@ static int accept_body(struct trace_conn *c, void *arg, struct pec_error *err)
     tp_text(&p, m->queue_id);
     tp_int(&p, (long long)m->accepted_at);
     tp_int(&p, pec_trace_node(a->t));
+    tp_text(&p, m->reply_to != NULL && strcasecmp(m->reply_to, m->sender) != 0 ? m->reply_to : NULL);
     res = trace_exec(c, SQL_MESSAGE, &p, 0, err);
     if (res == NULL)
         goto done;
