@@ -146,6 +146,35 @@ inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/accettazion
 sink_new 0
 [ ${#NEW[@]} -eq 0 ] && ok || fail "a stored receipt emitted ${#NEW[@]} messages"
 
+# ==== 2c. a receipt stored by an attempt killed before its mark, delivered again: one copy ====
+# (the kill is simulated: the attempt's "stored" mark is removed, its write-ahead "pending" mark stays,
+# so the retry must find the copy in the mailbox by its Message-ID)
+bob_before=$(maildir_count bob@pec-esempio.test)
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/presa-in-carico.eml"
+[ "$REPLIES" = 250 ] && ok || fail "killed receipt: LMTP replies '$REPLIES'"
+marks=$DC_DIR/home/bob@pec-esempio.test/.pec-marks
+plain=$(ls -t "$marks" | grep '^pec-plain:' | head -1)
+pending=$(ls -t "$marks" | grep '^pec-pending:' | head -1)
+[ -n "$plain" ] && [ -n "$pending" ] && ok || fail "killed receipt: marks '$plain' '$pending'"
+rm -f "$marks/$plain"
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/presa-in-carico.eml"
+[ "$REPLIES" = 250 ] && ok || fail "killed receipt again: LMTP replies '$REPLIES'"
+[ "$(maildir_count bob@pec-esempio.test)" -eq $((bob_before + 1)) ] && ok ||
+  fail "killed receipt stored twice: $(( $(maildir_count bob@pec-esempio.test) - bob_before )) copies"
+grep -q "stored by an attempt that did not finish" "$DC_DIR/dovecot.log" && ok ||
+  fail "killed receipt: the retry did not find the stored copy"
+sink_new 0
+# the same for a busta: its stored, receipt and sent marks removed, the pending mark written ahead of
+# the store kept; the retry finds the copy, stores nothing, and sends the receipt the killed attempt owed
+bob_before=$(maildir_count bob@pec-esempio.test)
+rm -f "$marks"/pec-stored:* "$marks"/pec-receipt:* "$marks"/pec-sent:*
+ls "$marks" | grep -q '^pec-pending:' && ok || fail "killed busta: no pending mark was written ahead"
+inject "$ALICE" bob@pec-esempio.test "$BUSTA"
+[ "$REPLIES" = 250 ] && ok || fail "killed busta again: LMTP replies '$REPLIES'"
+[ "$(maildir_count bob@pec-esempio.test)" -eq "$bob_before" ] && ok ||
+  fail "killed busta stored again: $(( $(maildir_count bob@pec-esempio.test) - bob_before )) more copies"
+sink_new 1
+
 # ==== 3. recipient in Cc: sintetica ====
 inject "$ALICE" carol@pec-remoto.test "$BUSTA"
 [ "$REPLIES" = 250 ] && ok || fail "Cc: LMTP replies '$REPLIES'"

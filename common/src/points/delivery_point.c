@@ -509,10 +509,22 @@ static void receipt(const struct run *r, int idempotent, int stored_before, time
     done(r);
 }
 
+/* write_ahead - set key before a store that a retry must be able to find: 0, or -1 answered with a
+ * temporary failure (a store without it could be repeated by the retry: a second copy) */
+static int write_ahead(const struct run *r, const char *key)
+{
+    struct pec_error err = { 0 };
+
+    if (r->h->mark_set(r->h->ctx, key, NULL, &err) == 0)
+        return 0;
+    tempfail(r, "%s not recorded, not stored until it can be: %s", key, err.msg);
+    return -1;
+}
+
 /* certified - a valid busta: invariants 1 to 4, then the receipt */
 static void certified(const struct run *r)
 {
-    char key_stored[PEC_MARK_KEY_MAX], key_receipt[PEC_MARK_KEY_MAX];
+    char key_stored[PEC_MARK_KEY_MAX], key_receipt[PEC_MARK_KEY_MAX], key_pending[PEC_MARK_KEY_MAX];
     struct pec_error err = { 0 };
     enum pec_store_failure failure = PEC_STORE_RETRY;
     int idempotent, stored_before = 0, seen;
@@ -551,6 +563,19 @@ static void certified(const struct run *r)
     }
     if (trace_ready(r) < 0)
         return;
+    if (idempotent && !stored_before &&
+        pec_delivery_mark_key(PEC_MARK_PENDING, r->id, r->in->recipient, key_pending) > 0) {
+        /* an attempt killed between its store and its stored mark left the pending mark: look for the copy */
+        if ((seen = r->h->mark_check(r->h->ctx, key_pending, &err)) < 0) {
+            tempfail(r, "%s", err.msg);
+            return;
+        }
+        if (seen > 0 && r->h->stored_at(r->h->ctx, r->id) > 0) {
+            stored_before = 1;
+            mark_set(r, key_stored);
+        } else if (seen == 0 && write_ahead(r, key_pending) < 0)
+            return;
+    }
     if (stored_before) {
         if ((saved_at = r->h->stored_at(r->h->ctx, r->id)) == 0)
             saved_at = r->fx->now(r->fx->ctx);
@@ -642,8 +667,12 @@ static void other(const struct run *r)
         decision(r, PEC_LOG_INFO, "stored by an attempt that did not finish: not stored again");
         r->o->stored = 1;
     } else {
-        if (!wrapped) /* before the store (a mark that cannot be set costs a second copy at most) */
-            plain_mark(r, PEC_MARK_PENDING);
+        char key[PEC_MARK_KEY_MAX];
+
+        if (!wrapped && r->h->has_marks(r->h->ctx) &&
+            pec_delivery_mark_key(PEC_MARK_PENDING, r->v->analysis.message_id, r->in->recipient, key) > 0 &&
+            write_ahead(r, key) < 0)
+            return;
         if ((ret = r->h->store(r->h->ctx, wrapped ? &r->v->wrapped : NULL, &saved_at, &failure, &err)) < 0) {
             store_failed(r, failure, &err, 0);
             return;
