@@ -144,7 +144,8 @@ static struct setup *setup_load(const char *config, enum milter_role role, int c
     pec_effects_standard(&s->app.effects, &s->std);
     s->app.rt = s->rt;
     s->app.own_reception = s->boxes != NULL || s->userdb != NULL;
-    s->app.access = (struct pec_access_ctx){ cfg, &s->rt->issuer, s->rt->index, login_is_mailbox, NULL };
+    s->app.access = (struct pec_access_ctx){ cfg, &s->rt->issuer, s->rt->index, login_is_mailbox, NULL,
+                                             s->userdb ? pec_userdb_box : NULL, s->userdb };
     s->app.reception = (struct pec_reception_ctx){ cfg, &s->rt->issuer, s->rt->trust, s->rt->index,
                                                    s->userdb ? pec_userdb_policy : pec_mailboxes_policy,
                                                    s->userdb ? (void *)s->userdb : (void *)s->boxes };

@@ -202,8 +202,8 @@ static int header_list(GMimeMessage *m, const char *name, struct pec_strv *out)
 }
 
 /* run_checks - §5.1 in order; the first failing check, or NONE; detail gets what the parser objected to */
-static enum pec_access_check run_checks(const struct pec_access_txn *t, const char *virus, char *detail,
-                                        size_t detail_len)
+static enum pec_access_check run_checks(const struct pec_access_txn *t, const struct pec_box *box,
+                                        const char *virus, char *detail, size_t detail_len)
 {
     struct pec_strv problems = PEC_STRV_INIT, from = PEC_STRV_INIT, to = PEC_STRV_INIT, cc = PEC_STRV_INIT,
                     bcc = PEC_STRV_INIT;
@@ -254,11 +254,17 @@ static enum pec_access_check run_checks(const struct pec_access_txn *t, const ch
             failed = PEC_CHECK_RCPT;
     if (failed)
         goto out;
-    if (t->rcpts.n > cfg->max_recipients)
+    if (t->rcpts.n > (box->max_recipients ? box->max_recipients : cfg->max_recipients)) {
         failed = PEC_CHECK_RECIPIENTS;
-    else if ((unsigned long long)t->raw.len * t->rcpts.n > cfg->max_message_size)
+        if (box->max_recipients)
+            snprintf(detail, detail_len, "la casella ne ammette al massimo %lu", box->max_recipients);
+    } else if ((unsigned long long)t->raw.len * t->rcpts.n >
+               (box->max_message_size ? box->max_message_size : cfg->max_message_size)) {
         failed = PEC_CHECK_SIZE;
-    else if (virus)
+        if (box->max_message_size)
+            snprintf(detail, detail_len, "la casella ammette al massimo %llu byte per messaggio (per il numero "
+                     "dei destinatari)", box->max_message_size);
+    } else if (virus)
         failed = PEC_CHECK_VIRUS;
 out:
     pec_strv_clear(&problems);
@@ -435,18 +441,38 @@ static int accept(const struct pec_access_txn *t, struct pec_access_verdict *v, 
     return build_receipt(t, v, PEC_MSG_ACCETTAZIONE, NULL, err);
 }
 
+/* sender_limits - the authenticated sender's own limits (none: zeros): 0, or -1 with err when its box
+ * cannot be looked up (a temporary failure: the limits that apply are unknown) */
+static int sender_limits(const struct pec_access_txn *t, time_t now, struct pec_box *box, struct pec_error *err)
+{
+    const char *mailbox = authenticated_mailbox(t);
+    int found;
+
+    memset(box, 0, sizeof(*box));
+    if (t->ctx->sender_box == NULL || mailbox == NULL)
+        return 0;
+    if ((found = t->ctx->sender_box(t->ctx->box_ctx, mailbox, now, box, err)) < 0)
+        return -1;
+    if (found == 0)
+        memset(box, 0, sizeof(*box));
+    return 0;
+}
+
 /* pec_access_end - decide */
 int pec_access_end(struct pec_access_txn *t, time_t now, const char *virus, struct pec_access_verdict *v,
                    struct pec_error *err)
 {
     enum pec_access_check failed;
     char detail[256] = "", id[PEC_ID_MAX];
+    struct pec_box box;
     int rc;
 
     memset(v, 0, sizeof(*v));
+    if (sender_limits(t, now, &box, err) < 0)
+        return -1;
     v->when = now;
     pec_idgen_next(t->ctx->issuer->ids, now, v->identificativo);
-    failed = run_checks(t, virus, detail, sizeof(detail));
+    failed = run_checks(t, &box, virus, detail, sizeof(detail));
     if (failed != PEC_CHECK_NONE) {
         rc = refuse(t, failed, virus, detail, v, err);
     } else if ((rc = accept(t, v, detail, sizeof(detail), err)) == 1) {

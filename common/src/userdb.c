@@ -275,3 +275,9 @@ enum pec_mailbox_policy pec_userdb_policy(void *ctx, const char *addr)
     }
     return r == 0 ? PEC_MAILBOX_UNKNOWN : box.accepts_ordinary ? PEC_MAILBOX_ACCEPTS_ORDINARY : PEC_MAILBOX_PEC_ONLY;
 }
+
+/* pec_userdb_box - pec_userdb_lookup as a callback */
+int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *box, struct pec_error *err)
+{
+    return pec_userdb_lookup(ctx, address, now, box, err);
+}

@@ -113,7 +113,7 @@ static size_t feed_headers(struct pec_access_txn *t, const uint8_t *data, size_t
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct pec_issuer iss = fuzz_issuer();
-    struct pec_access_ctx ctx = { fuzz_cfg, &iss, fuzz_index, NULL, NULL };
+    struct pec_access_ctx ctx = { fuzz_cfg, &iss, fuzz_index, NULL, NULL, NULL, NULL };
     struct pec_access_txn *t;
     struct pec_access_verdict v;
     struct pec_error err = { 0 };

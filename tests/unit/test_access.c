@@ -194,11 +194,81 @@ static void test_refusals(void)
     }
 }
 
+/* fake_box - the sender box a userdb would give: alice may send to 1 recipient, 200 bytes; "down" fails */
+static int fake_box(void *ctx, const char *mailbox, time_t now, struct pec_box *box, struct pec_error *err)
+{
+    (void)now;
+    if (ctx != NULL) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "userdb down");
+        return -1;
+    }
+    if (strcmp(mailbox, "alice@pec-esempio.test") != 0)
+        return 0;
+    memset(box, 0, sizeof(*box));
+    box->max_recipients = 1;
+    box->max_message_size = 2000;
+    return 1;
+}
+
+/* try_with_box - one submission of alice's to rcpts with the fake box: pec_access_end's result and *v */
+static int try_with_box(const char *const *rcpts, const char *body, int down, struct pec_access_verdict *v)
+{
+    struct pec_access_txn *t;
+    struct pec_error err = { 0 };
+    int rc;
+
+    actx.sender_box = fake_box;
+    actx.box_ctx = down ? (void *)"down" : NULL;
+    t = pec_access_begin(&actx, "alice@pec-esempio.test", "alice@pec-esempio.test");
+    pec_access_header(t, "From", " alice@pec-esempio.test");
+    pec_access_header(t, "To", " bob@pec-esempio.test");
+    for (size_t i = 0; rcpts[i]; i++) {
+        pec_access_rcpt(t, rcpts[i]);
+        if (i > 0) /* rcpts after the first are in Cc */
+            pec_access_header(t, "Cc", rcpts[i]);
+    }
+    pec_access_header(t, "Date", " Mon, 23 Nov 2026 08:00:00 +0100");
+    pec_access_eoh(t);
+    pec_access_body(t, body, strlen(body));
+    rc = pec_access_end(t, T0, NULL, v, &err);
+    CHECK(rc < 0 ? err.cls == PEC_ERR_TEMPORARY : 1);
+    pec_access_free(&t);
+    actx.sender_box = NULL;
+    actx.box_ctx = NULL;
+    return rc;
+}
+
+/* test_box_limits - the sender's box limits replace the provider's; a box lookup that fails is 4xx */
+static void test_box_limits(void)
+{
+    static const char *const one[] = { "bob@pec-esempio.test", NULL };
+    static const char *const two[] = { "bob@pec-esempio.test", "carol@remote.test", NULL };
+    char big[2100];
+    struct pec_access_verdict v;
+
+    CHECK(try_with_box(one, "b\r\n", 0, &v) == 0 && v.action == PEC_ACCESS_ACCEPT);
+    pec_access_verdict_clear(&v);
+    /* two recipients: the provider allows 3, the box 1 */
+    CHECK(try_with_box(two, "b\r\n", 0, &v) == 0 && v.failed == PEC_CHECK_RECIPIENTS);
+    CHECK(strstr(v.reply_text, "al massimo 1") != NULL);
+    verify_receipt(&v, PEC_TIPO_NON_ACCETTAZIONE, PEC_ERRORE_ALTRO);
+    pec_access_verdict_clear(&v);
+    /* 2000 bytes are below the provider's 4096, above the box's */
+    memset(big, 'x', sizeof(big) - 3);
+    memcpy(big + sizeof(big) - 3, "\r\n", 3);
+    CHECK(try_with_box(one, big, 0, &v) == 0 && v.failed == PEC_CHECK_SIZE);
+    CHECK(strstr(v.reply_text, "2000 byte") != NULL);
+    pec_access_verdict_clear(&v);
+    /* the userdb cannot answer: no verdict, a temporary failure */
+    CHECK(try_with_box(one, "b\r\n", 1, &v) < 0);
+}
+
 int main(void)
 {
     setup();
     test_accept();
     test_refusals();
+    test_box_limits();
     pec_signer_free(&signer);
     pec_trust_free(&trust);
     pec_idgen_free(&ids);

@@ -252,7 +252,7 @@ static void test_huge(void)
      * refused (the header section is read, the rest is not) */
     {
         static const char *const bob[] = { "bob@pec-esempio.test" };
-        struct pec_access_ctx actx = { cfg, &iss, idx, NULL, NULL };
+        struct pec_access_ctx actx = { cfg, &iss, idx, NULL, NULL, NULL, NULL };
         struct pec_access_txn *t = pec_access_begin(&actx, "alice@pec-esempio.test", "alice@pec-esempio.test");
         struct pec_access_verdict v;
 
@@ -284,7 +284,7 @@ static void test_huge(void)
 /* submit - an original of n entities through the access point */
 static void submit(unsigned long n, struct pec_access_verdict *v)
 {
-    struct pec_access_ctx actx = { cfg, &iss, idx, NULL, NULL };
+    struct pec_access_ctx actx = { cfg, &iss, idx, NULL, NULL, NULL, NULL };
     struct pec_access_txn *t = pec_access_begin(&actx, "alice@pec-esempio.test", "alice@pec-esempio.test");
     struct pec_buf b = PEC_BUF_INIT;
     struct pec_error err = { 0 };

@@ -18,6 +18,7 @@
 #include "pec/error.h"
 #include "pec/index.h"
 #include "pec/strv.h"
+#include "pec/userdb.h"
 
 struct pec_access_ctx {
     const struct pec_config *cfg;      /* limits, own domains */
@@ -26,6 +27,10 @@ struct pec_access_ctx {
     /* login -> mailbox map (NULL: the login is the mailbox address); returns NULL when unknown */
     const char *(*mailbox_of)(void *map_ctx, const char *login);
     void *map_ctx;
+    /* the sender's box (NULL: none kept): 1 with *box, 0 when unknown, -1 with err; its
+     * max_message_size and max_recipients, when not 0, replace the provider's for what it sends */
+    int (*sender_box)(void *box_ctx, const char *mailbox, time_t now, struct pec_box *box, struct pec_error *err);
+    void *box_ctx;
 };
 
 /* One SMTP transaction. */

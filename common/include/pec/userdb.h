@@ -40,6 +40,8 @@ int pec_userdb_lookup(struct pec_userdb *u, const char *address, time_t now, str
 /* pec_userdb_policy - a pec_reception_ctx mailbox_policy callback (ctx: struct pec_userdb *, the time
  * the wall clock's): ACCEPTS_ORDINARY, PEC_ONLY, UNKNOWN, or LOOKUP_FAILED (logged with the reason) */
 enum pec_mailbox_policy pec_userdb_policy(void *ctx, const char *addr);
+/* pec_userdb_box - a pec_access_ctx sender_box callback (ctx: struct pec_userdb *): pec_userdb_lookup */
+int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *box, struct pec_error *err);
 /* pec_userdb_free - release and NULL; NULL-safe */
 void pec_userdb_free(struct pec_userdb **u);
 
