@@ -367,6 +367,76 @@ static time_t host_stored_at(void *context, const char *identificativo)
 	return latest;
 }
 
+/* archive_open - the box's archive folder, opened (created the first time) past the user's ACLs, which
+ * let the user only read it: NULL with err */
+static struct mailbox *archive_open(struct mail_deliver_context *ctx, const char *name, struct pec_error *err)
+{
+	struct mail_namespace *ns = mail_namespace_find(ctx->rcpt_user->namespaces, name);
+	struct mailbox *box = mailbox_alloc(ns->list, name, MAILBOX_FLAG_IGNORE_ACLS);
+	enum mail_error error;
+
+	if (mailbox_open(box) == 0)
+		return box;
+	(void)mailbox_get_last_error(box, &error);
+	if (error == MAIL_ERROR_NOTFOUND) {
+		error = MAIL_ERROR_NONE;
+		if (mailbox_create(box, NULL, FALSE) < 0)
+			(void)mailbox_get_last_error(box, &error);
+		if ((error == MAIL_ERROR_NONE || error == MAIL_ERROR_EXISTS) && mailbox_open(box) == 0)
+			return box;
+	}
+	pec_error_set(err, PEC_ERR_TEMPORARY, "%s: %s", name, mailbox_get_last_internal_error(box, NULL));
+	mailbox_free(&box);
+	return NULL;
+}
+
+/* host_archive - the engine's archive: a copy of the message as received into the pec_archive folder,
+ * within pec_archive_quota (the folder is left out of the user's quota by the configuration) */
+static int host_archive(void *context, struct pec_error *err)
+{
+	struct pec_host *host = context;
+	struct mail_deliver_context *ctx = host->ctx;
+	const struct pec_settings *set = &host->job->set;
+	struct mailbox *box = archive_open(ctx, set->archive, err);
+	struct mailbox_transaction_context *t;
+	struct mail_save_context *save;
+	struct mailbox_metadata md;
+	uoff_t size;
+
+	if (box == NULL)
+		return -1;
+	if (set->archive_quota > 0) {
+		if (mailbox_get_metadata(box, MAILBOX_METADATA_VIRTUAL_SIZE, &md) < 0 ||
+		    mail_get_virtual_size(ctx->src_mail, &size) < 0) {
+			pec_error_set(err, PEC_ERR_TEMPORARY, "%s: size unknown: %s", set->archive,
+				      mailbox_get_last_internal_error(box, NULL));
+			mailbox_free(&box);
+			return -1;
+		}
+		if (md.virtual_size + size > set->archive_quota) {
+			pec_error_set(err, PEC_ERR_PERMANENT, "%s: %llu of %llu bytes used, the message has %llu",
+				      set->archive, (unsigned long long)md.virtual_size, set->archive_quota,
+				      (unsigned long long)size);
+			mailbox_free(&box);
+			return 0;
+		}
+	}
+	t = mailbox_transaction_begin(box, MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
+	save = mailbox_save_alloc(t);
+	if (mailbox_copy(&save, ctx->src_mail) < 0 || mailbox_transaction_commit(&t) < 0) {
+		enum mail_error error;
+		const char *why = mailbox_get_last_internal_error(box, &error);
+
+		if (t != NULL)
+			mailbox_transaction_rollback(&t);
+		pec_error_set(err, PEC_ERR_TEMPORARY, "%s: %s", set->archive, why);
+		mailbox_free(&box);
+		return error == MAIL_ERROR_NOQUOTA ? 0 : -1;
+	}
+	mailbox_free(&box);
+	return 1;
+}
+
 /* user_home - the recipient's home directory setting (it may not exist yet), or NULL */
 static const char *user_home(struct mail_deliver_context *ctx)
 {
@@ -515,7 +585,7 @@ int pec_deliver_mail(struct mail_deliver_context *ctx, struct mail_storage **sto
 		struct pec_host host = { .ctx = ctx, .event = ctx->event, .job = job, .storage_r = storage_r };
 		const struct pec_delivery_host h = { &host, host_store, host_stored_at, host_has_marks,
 						     host_mark_lock, host_mark_check, host_mark_set,
-						     host_mark_get };
+						     host_mark_get, job->set.archive ? host_archive : NULL };
 
 		host_effects(&host, &fx);
 		pec_delivery_run(&job->state->dctx, &job->in, &job->v, &fx, &h, &o);

@@ -22,6 +22,8 @@ static const struct setting_define pec_setting_defines[] = {
 	DEF(pec_notify),
 	DEF(pec_mailbox_disabled),
 	DEF(pec_anomaly_mailbox),
+	DEF(pec_archive),
+	DEF(pec_archive_quota),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -31,6 +33,8 @@ static const struct pec_dovecot_settings pec_default_settings = {
 	.pec_notify = "",
 	.pec_mailbox_disabled = "",
 	.pec_anomaly_mailbox = "",
+	.pec_archive = "",
+	.pec_archive_quota = "",
 };
 
 const struct setting_parser_info pec_setting_parser_info = {

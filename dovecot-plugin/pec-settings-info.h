@@ -9,6 +9,8 @@ struct pec_dovecot_settings {
 	const char *pec_notify;
 	const char *pec_mailbox_disabled;
 	const char *pec_anomaly_mailbox;
+	const char *pec_archive;
+	const char *pec_archive_quota;
 };
 
 extern const struct setting_parser_info pec_setting_parser_info;

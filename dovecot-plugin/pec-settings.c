@@ -40,6 +40,12 @@ int pec_settings_parse(pec_settings_lookup_func_t *lookup, void *context, struct
 	set_r->config_path = nonempty(lookup("pec_config", context));
 	set_r->notify = nonempty(lookup("pec_notify", context));
 	set_r->anomaly_mailbox = nonempty(lookup("pec_anomaly_mailbox", context));
+	set_r->archive = nonempty(lookup("pec_archive", context));
+	if (pec_glue_parse_size(lookup("pec_archive_quota", context), &set_r->archive_quota) == 0) {
+		*error_r = t_strdup_printf("pec_archive_quota: invalid size '%s' (expected e.g. 3G)",
+					   lookup("pec_archive_quota", context));
+		return -1;
+	}
 	if (parse_bool(lookup, context, "pec_accept_ordinary", &set_r->accept_ordinary, error_r) < 0 ||
 	    parse_bool(lookup, context, "pec_mailbox_disabled", &set_r->mailbox_disabled, error_r) < 0)
 		return -1;
@@ -83,6 +89,7 @@ int pec_settings_read(struct mail_user *user, struct pec_settings *set_r, const 
 	set_r->config_path = user_pool_copy(user, set_r->config_path);
 	set_r->notify = user_pool_copy(user, set_r->notify);
 	set_r->anomaly_mailbox = user_pool_copy(user, set_r->anomaly_mailbox);
+	set_r->archive = user_pool_copy(user, set_r->archive);
 	if (ret < 0)
 		*error_r = t_strdup(*error_r);
 	settings_free(s);

@@ -7,6 +7,9 @@
  *   pec_notify           ordinary address told of every new PEC (short text, no content) [unset]
  *   pec_mailbox_disabled yes|no [no]: the mailbox is disabled (avviso di mancata consegna, 5.2.1)
  *   pec_anomaly_mailbox  folder for wrapped ordinary mail [the delivery's default mailbox]
+ *   pec_archive          the box's Archivio di sicurezza: a folder the user may read only, where a copy
+ *                        of each certified message and receipt is kept [unset: none]
+ *   pec_archive_quota    its own size limit (k, M, G, T) [unset: none]
  */
 #ifndef PEC_SETTINGS_H
 #define PEC_SETTINGS_H
@@ -23,6 +26,8 @@ struct pec_settings {
 	bool mailbox_disabled;
 	const char *notify;          /* NULL when unset */
 	const char *anomaly_mailbox; /* NULL when unset */
+	const char *archive;         /* NULL when unset */
+	unsigned long long archive_quota; /* bytes, 0: no limit of its own */
 };
 
 /* A key lookup: the value or NULL when unset. */

@@ -162,11 +162,16 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
 
-    if (c->access)
+    struct pec_answer a;
+
+    if (c->access) {
         pec_access_rcpt(c->access, argv[0]);
-    else
-        pec_reception_rcpt(c->reception, argv[0]);
-    return SMFIS_CONTINUE;
+        return SMFIS_CONTINUE;
+    }
+    pec_reception_rcpt(c->reception, argv[0], &a);
+    if (a.kind == PEC_ANSWER_TEMPFAIL)
+        pec_warn("%s: tempfail: %s", argv[0], a.reason);
+    return reply(ctx, &a);
 }
 
 /* cb_header - one header field */

@@ -20,6 +20,9 @@
 #define POSTFIX_PUBLIC "/var/spool/postfix/public/"
 #define DOVECOT_MODULES "/usr/lib/dovecot/modules"
 #define DOVECOT_PROTOCOLS "/usr/share/dovecot/protocols.d"
+/* the folder of the Archivio di sicurezza, and Dovecot 2.3's ACL file for it (package dovecot-pec) */
+#define PEC_ARCHIVE_FOLDER "Archivio"
+#define PEC_ARCHIVE_ACL "/usr/share/dovecot-pec/archive.acl"
 
 /* What the Dovecot snippet depends on, found on the host or forced by options. */
 struct dovecot_host {
@@ -101,6 +104,9 @@ static int print_postfix(const struct pec_config *cfg)
     postconf_main("the same for bounces", "bounce_queue_lifetime", "1d");
     postconf_main("the PEC domains are delivered here (add any domain you already relay to this list)",
                   "relay_domains", domains);
+    printf("# the boxes live in Dovecot's userdb only: keep the PEC domains out of relay_recipient_maps and\n"
+           "# reject_unverified_recipient; pec-milter asks the userdb at RCPT time and refuses an address that is\n"
+           "# no box unless the mail may be a busta, which must get its avviso di mancata consegna instead\n");
     postconf_main("the markers to pec-emitter, the mailboxes to Dovecot's LMTP (put your own maps after it)",
                   "transport_maps", "texthash:/etc/postfix/pec_transport");
     postconf_main("one recipient per LMTP transaction: each gets its own result and receipt",
@@ -195,6 +201,24 @@ static void mail_plugins(const struct dovecot_host *h)
     }
 }
 
+/* archive_block - the Archivio di sicurezza of the boxes that have one (before the protocols' plugin
+ * lists, which extend the global one on 2.3) */
+static void archive_block(const struct dovecot_host *h)
+{
+    printf("# the Archivio di sicurezza of the boxes whose userdb fields name it (pec_archive=" PEC_ARCHIVE_FOLDER
+           ", its own\n# limit pec_archive_quota): its owner may look it up, read it and mark it seen, nothing more (the\n"
+           "# ACL plugin); it is outside the box's quota and kept 30 months.  Merge with your own quota rules.\n");
+    if (h->v24)
+        printf("mail_plugins {\n  acl = yes\n}\nacl_driver = vfile\nnamespace inbox {\n  inbox = yes\n"
+               "  mailbox " PEC_ARCHIVE_FOLDER " {\n    autoexpunge = 913d\n    quota_ignore = yes\n"
+               "    acl owner {\n      rights = lrs\n    }\n  }\n}\n");
+    else
+        printf("mail_plugins = $mail_plugins acl\nnamespace inbox {\n  inbox = yes\n  mailbox " PEC_ARCHIVE_FOLDER
+               " {\n    autoexpunge = 913d\n  }\n}\nplugin {\n  acl = vfile:" PEC_ARCHIVE_ACL "\n"
+               "  quota_rule2 = " PEC_ARCHIVE_FOLDER ":ignore\n}\n");
+    printf("\n");
+}
+
 /* print_dovecot - the Dovecot part: one conf.d file */
 static int print_dovecot(const struct pec_config *cfg, const struct dovecot_host *h)
 {
@@ -203,6 +227,7 @@ static int print_dovecot(const struct pec_config *cfg, const struct dovecot_host
            cfg->provider_name, cfg->mail_domain, cfg->path, h->v24 ? "2.4" : "2.3");
     if (!h->sieve)
         printf("# dovecot-sieve is not installed: the plugin stores directly (with it, after sieve)\n");
+    archive_block(h);
     mail_plugins(h);
     printf("\n# a full mailbox must reach the plugin (avviso di mancata consegna), not be refused at RCPT\n"
            "lmtp_rcpt_check_quota = no\n"
@@ -215,7 +240,7 @@ static int print_dovecot(const struct pec_config *cfg, const struct dovecot_host
     else
         printf("plugin {\n  pec_config = %s\n}\n", cfg->path);
     printf("# per mailbox, as userdb extra fields: pec_accept_ordinary, pec_notify, pec_mailbox_disabled,\n"
-           "# pec_anomaly_mailbox (dovecot-pec(7))\n\n"
+           "# pec_anomaly_mailbox, pec_archive, pec_archive_quota (dovecot-pec(7))\n\n"
            "# LMTP for Postfix (pec_transport) and the SASL listener of its submission services\n"
            "service lmtp {\n  unix_listener /var/spool/postfix/private/dovecot-lmtp {\n    mode = 0600\n"
            "    user = postfix\n    group = postfix\n  }\n}\n"

@@ -18,7 +18,9 @@ static int usage(FILE *f)
           "       pecctl crl refresh -c|--config FILE [--timeout SECONDS] [--url URL --out FILE]\n"
           "       pecctl timers run --config FILE ...\n"
           "       pecctl setup postfix|dovecot [--config FILE]\n"
-          "       pecctl metrics [--config FILE] [--out FILE]\n",
+          "       pecctl metrics [--config FILE] [--out FILE]\n"
+          "       pecctl box show [--config FILE] ADDRESS\n"
+          "       pecctl box archive-report [--config FILE] [--doveconf FILE]\n",
           f);
     return PECCTL_USAGE;
 }
@@ -82,6 +84,8 @@ int main(int argc, char **argv)
         return cmd_metrics(argc - 1, argv + 1);
     if (strcmp(argv[1], "setup") == 0)
         return cmd_setup(argc - 1, argv + 1);
+    if (strcmp(argv[1], "box") == 0)
+        return cmd_box(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return PECCTL_OK;

@@ -14,6 +14,8 @@ int cmd_example(int argc, char **argv);
 int cmd_crl(int argc, char **argv);
 /* cmd_setup - pecctl setup postfix|dovecot: print the lines to add to the host's Postfix and Dovecot */
 int cmd_setup(int argc, char **argv);
+/* cmd_box - pecctl box show ADDRESS: the settings of one box as the points apply them */
+int cmd_box(int argc, char **argv);
 
 /* read_file - whole file into out; -1 with err */
 int read_file(const char *path, struct pec_buf *out, struct pec_error *err);

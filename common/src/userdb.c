@@ -159,6 +159,12 @@ static void box_field(struct pec_box *box, char *field)
         box->max_message_size = number(v);
     else if (strcmp(field, "pec_max_recipients") == 0)
         box->max_recipients = (unsigned long)number(v);
+    else if (strcmp(field, "pec_archive") == 0)
+        snprintf(box->archive, sizeof(box->archive), "%s", v);
+    else if (strcmp(field, "pec_archive_quota") == 0)
+        box->archive_quota = pec_userdb_size(v);
+    else if (strncmp(field, "quota", 5) == 0 && box->quota[0] == '\0')
+        snprintf(box->quota, sizeof(box->quota), "%s=%s", field, v);
 }
 
 /* read_line - the next LF-terminated line of the answer into line, waiting until deadline: 0, or -1 */
@@ -188,14 +194,11 @@ static int read_line(int fd, char *buf, size_t *len, char *line, size_t size, lo
     }
 }
 
-/* ask - one lookup over a new connection: 1 found, 0 not found, -1 with err */
-static int ask(const struct pec_userdb *u, const char *address, struct pec_box *box, struct pec_error *err)
+/* connect_to - a new connection to the userdb socket: the descriptor, or -1 with err */
+static int connect_to(const struct pec_userdb *u, struct pec_error *err)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    char buf[REPLY_MAX], line[REPLY_MAX], request[ADDRESS_MAX + 64], *field, *save;
-    size_t len = 0;
-    long long deadline = now_ms() + u->timeout_ms;
-    int fd, r = -1, n;
+    int fd;
 
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", u->path);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
@@ -205,6 +208,19 @@ static int ask(const struct pec_userdb *u, const char *address, struct pec_box *
             close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* ask - one lookup over a new connection: 1 found, 0 not found, -1 with err */
+static int ask(const struct pec_userdb *u, const char *address, struct pec_box *box, struct pec_error *err)
+{
+    char buf[REPLY_MAX], line[REPLY_MAX], request[ADDRESS_MAX + 64], *field, *save;
+    size_t len = 0;
+    long long deadline = now_ms() + u->timeout_ms;
+    int fd, r = -1, n;
+
+    if ((fd = connect_to(u, err)) < 0)
+        return -1;
     n = snprintf(request, sizeof(request), "VERSION\t1\t0\nUSER\t1\t%s\tservice=pec\n", address);
     if (pec_file_write_all(fd, request, (size_t)n) < 0) {
         pec_error_set(err, PEC_ERR_TEMPORARY, "userdb %s: %s", u->path, strerror(errno));
@@ -280,4 +296,62 @@ enum pec_mailbox_policy pec_userdb_policy(void *ctx, const char *addr)
 int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *box, struct pec_error *err)
 {
     return pec_userdb_lookup(ctx, address, now, box, err);
+}
+
+/* pec_userdb_size - digits and an optional unit */
+unsigned long long pec_userdb_size(const char *v)
+{
+    static const char units[] = "kmgt";
+    const char *u;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10), scale = 1;
+
+    if (*v < '0' || *v > '9')
+        return 0;
+    if (*end != '\0') {
+        if ((u = strchr(units, *end >= 'A' && *end <= 'Z' ? *end + 32 : *end)) == NULL || end[1] != '\0')
+            return 0;
+        for (const char *k = units; k <= u; k++)
+            scale *= 1024;
+    }
+    return n > ~0ULL / scale ? 0 : n * scale;
+}
+
+/* pec_userdb_each - LIST, answered by LIST lines and DONE */
+int pec_userdb_each(struct pec_userdb *u, int (*fn)(void *ctx, const char *user), void *ctx, struct pec_error *err)
+{
+    static const char request[] = "VERSION\t1\t0\nLIST\t1\n";
+    char buf[REPLY_MAX], line[REPLY_MAX];
+    size_t len = 0;
+    int fd = connect_to(u, err), r = -1;
+
+    if (fd < 0)
+        return -1;
+    if (pec_file_write_all(fd, request, sizeof(request) - 1) < 0) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "userdb %s: %s", u->path, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        if (read_line(fd, buf, &len, line, sizeof(line), now_ms() + u->timeout_ms) < 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "userdb %s: the user list stopped", u->path);
+            break;
+        }
+        if (strncmp(line, "LIST\t1\t", 7) == 0) {
+            unescape(line + 7);
+            if (fn(ctx, line + 7) != 0) {
+                r = 0;
+                break;
+            }
+        } else if (strcmp(line, "DONE\t1") == 0 || strcmp(line, "DONE\t1\t") == 0) {
+            r = 0; /* Dovecot ends a complete list with an empty field */
+            break;
+        } else if (strncmp(line, "DONE\t1\t", 7) == 0) {
+            pec_error_set(err, PEC_ERR_TEMPORARY, "userdb %s: the user list failed (%s: does the userdb allow "
+                          "iteration, and this client to list?)", u->path, line + 7);
+            break;
+        }
+    }
+out:
+    close(fd);
+    return r;
 }

@@ -39,7 +39,8 @@ static void test_settings_values(void)
 {
 	const char *const yes[] = { "pec_config", "/etc/pec/provider.conf", "pec_accept_ordinary", "yes",
 				    "pec_notify", "bob@example.org", "pec_mailbox_disabled", "no",
-				    "pec_anomaly_mailbox", "Anomalie", NULL };
+				    "pec_anomaly_mailbox", "Anomalie", "pec_archive", "Archivio",
+				    "pec_archive_quota", "3G", NULL };
 	const char *const no[] = { "pec_accept_ordinary", "no", "pec_config", "", "pec_notify", "", NULL };
 	const char *const upper[] = { "pec_accept_ordinary", "YES", "pec_mailbox_disabled", "1", NULL };
 	struct pec_settings set;
@@ -52,6 +53,8 @@ static void test_settings_values(void)
 	test_assert(!set.mailbox_disabled);
 	test_assert_strcmp(set.notify, "bob@example.org");
 	test_assert_strcmp(set.anomaly_mailbox, "Anomalie");
+	test_assert_strcmp(set.archive, "Archivio");
+	test_assert(set.archive_quota == 3ULL << 30);
 	test_assert(pec_settings_parse(fake_lookup, (void *)no, &set, &error) == 0);
 	test_assert(!set.accept_ordinary);
 	test_assert(set.config_path == NULL); /* empty counts as unset */
@@ -66,6 +69,7 @@ static void test_settings_errors(void)
 {
 	const char *const bad_bool[] = { "pec_accept_ordinary", "maybe", NULL };
 	const char *const bad_notify[] = { "pec_notify", "not-an-address", NULL };
+	const char *const bad_size[] = { "pec_archive_quota", "3 GB", NULL };
 	struct pec_settings set;
 	const char *error = NULL;
 
@@ -75,6 +79,27 @@ static void test_settings_errors(void)
 	error = NULL;
 	test_assert(pec_settings_parse(fake_lookup, (void *)bad_notify, &set, &error) == -1);
 	test_assert(error != NULL && strstr(error, "pec_notify") != NULL);
+	error = NULL;
+	test_assert(pec_settings_parse(fake_lookup, (void *)bad_size, &set, &error) == -1);
+	test_assert(error != NULL && strstr(error, "pec_archive_quota") != NULL);
+	test_end();
+}
+
+static void test_parse_size(void)
+{
+	unsigned long long n = 1;
+
+	test_begin("parse_size");
+	test_assert(pec_glue_parse_size(NULL, &n) == 1 && n == 0);
+	test_assert(pec_glue_parse_size("1024", &n) == 1 && n == 1024);
+	test_assert(pec_glue_parse_size("8k", &n) == 1 && n == 8192);
+	test_assert(pec_glue_parse_size("3G", &n) == 1 && n == 3ULL << 30);
+	test_assert(pec_glue_parse_size("2t", &n) == 1 && n == 2ULL << 40);
+	test_assert(pec_glue_parse_size("G", &n) == 0);
+	test_assert(pec_glue_parse_size("3GB", &n) == 0);
+	test_assert(pec_glue_parse_size("-1", &n) == 0);
+	test_assert(pec_glue_parse_size("99999999999999999999", &n) == 0);
+	test_assert(pec_glue_parse_size("99999999999T", &n) == 0);
 	test_end();
 }
 
@@ -193,7 +218,7 @@ static void test_identificativo(void)
 int main(void)
 {
 	static void (*const tests[])(void) = {
-		test_settings_defaults, test_settings_values, test_settings_errors, test_parse_bool,
+		test_settings_defaults, test_settings_values, test_settings_errors, test_parse_bool, test_parse_size,
 		test_mailbox_choice, test_dup_key, test_save_failure, test_ascii, test_identificativo, NULL
 	};
 

@@ -113,10 +113,11 @@ CONF
 }
 
 # h_dovecot_plugins DIR PLUGIN-SO: DIR, a delivery Dovecot's mail_plugin_dir: our plugin (from the build
-# dir) and Dovecot's own quota plugin
+# dir) and Dovecot's own quota and ACL plugins
 h_dovecot_plugins() {
   ln -sf "$2" "$1/lib95_pec_plugin.so"
   ln -sf /usr/lib/dovecot/modules/lib10_quota_plugin.so "$1/lib10_quota_plugin.so"
+  ln -sf /usr/lib/dovecot/modules/lib01_acl_plugin.so "$1/lib01_acl_plugin.so"
 }
 
 # h_dovecot_settings_module PLUGIN-SO: on Dovecot 2.4, our settings module (libpec_settings.so, built next
@@ -144,10 +145,12 @@ h_dovecot_quota_field() {
 # and log under it), modules (mail_plugin_dir), domain, submission, users (passwd-file for passdb and
 # userdb), lmtp, plugins, pec_config; optional: home (the home folder of users without one: home/USER),
 # auth (a SASL port for Postfix), sieve=1 (~/.dovecot.sieve), tls_cert + tls_key (ssl required),
-# imaps (IMAP over TLS on that port), groups (mail_access_groups), lda=1
+# imaps (IMAP over TLS on that port), groups (mail_access_groups), lda=1, archive (the folder of the
+# Archivio di sicurezza: read-only for its owner through the ACL plugin, outside the user's quota, kept
+# 913 days, as `pecctl setup dovecot` prints it)
 h_dovecot_delivery_conf() {
   local dir modules domain submission users lmtp plugins="" pec_config home="" auth="" sieve="" tls_cert=""
-  local tls_key="" imaps="" groups="" lda="" kv p v24=""
+  local tls_key="" imaps="" groups="" lda="" archive="" kv p v24=""
   for kv in "$@"; do local "$kv"; done
   h_dovecot24 && v24=1
   local protocols=lmtp
@@ -161,7 +164,9 @@ mail_driver = maildir
 mail_path = ~/Maildir
 mail_plugins {
   quota = yes
+$([ -n "$archive" ] && echo "  acl = yes")
 }
+$([ -n "$archive" ] && printf 'acl_driver = vfile\nnamespace inbox {\n  inbox = yes\n  mailbox %s {\n    autoexpunge = 913d\n    quota_ignore = yes\n    acl owner {\n      rights = lrs\n    }\n  }\n}' "$archive")
 quota "User quota" {
   driver = maildir
 }
@@ -197,7 +202,8 @@ CONF
     cat <<CONF
 disable_plaintext_auth = no
 mail_location = maildir:~/Maildir
-mail_plugins = quota
+mail_plugins = quota${archive:+ acl}
+$([ -n "$archive" ] && printf 'namespace inbox {\n  inbox = yes\n  mailbox %s {\n    autoexpunge = 913d\n  }\n}' "$archive")
 userdb {
   driver = passwd-file
   args = $users
@@ -213,6 +219,8 @@ plugin {
   quota = maildir:User quota
   quota_rule = *:storage=100M
   pec_config = $pec_config
+${archive:+  quota_rule2 = $archive:ignore
+  acl = vfile:$dir/archive.acl}
 ${sieve:+  sieve = file:~/sieve;active=~/.dovecot.sieve}
 }
 CONF
@@ -222,6 +230,8 @@ CONF
       printf 'protocol %s {\n  mail_plugins = $mail_plugins %s\n}\n' "$p" "$plugins"
     done
   fi
+  # 2.3's ACL file: the owner may look the archive up, read it and mark it seen, nothing more
+  [ -n "$archive" ] && [ -z "$v24" ] && printf '%s owner lrs\n' "$archive" > "$dir/archive.acl"
   h_dovecot_sasl_conf "$users" "$auth"
   cat <<CONF
 base_dir = $dir/run

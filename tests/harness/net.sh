@@ -18,9 +18,10 @@
 # "-o name=value" lines of the injection service; "%k" stands for the provider's short name).
 # Users of every provider (password "secret"): alice, bob, carol, dora (PEC only), aperta (also
 # accepts ordinary mail: stored in a busta di anomalia), piena (1 KB quota), posta-certificata
-# (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start.
-# N_USERDB=1: the reception points ask Dovecot's userdb (its auth-userdb socket, answers kept
-# N_USERDB_CACHE seconds [30]) instead of reading the mailbox file.
+# (the provider's mailReceipt).  Override with N_USERS="name[:extra]..." before n_net_start; an extra is
+# ordinary, quota, or userdb fields of the box ("pec_notify=x@example.org+pec_max_recipients=1").
+# The reception points ask Dovecot's userdb (its auth-userdb socket, answers kept N_USERDB_CACHE seconds
+# [30]), the one place where boxes live; N_USERDB=0 makes them read the test-only mailbox file instead.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../db/pg.sh"
 N_DOMAINS=()
@@ -177,6 +178,9 @@ n_provider() {
     case $extra in
       ordinary) line="${line}userdb_pec_accept_ordinary=yes"; echo "$name@$dom ordinary" >> "$d/mailboxes" ;;
       quota) line="$line$(h_dovecot_quota_field 1k)"; echo "$name@$dom" >> "$d/mailboxes" ;;
+      *=*) # userdb fields of the box: "field=value+field=value"
+        line="$line$(tr '+' '\n' <<<"$extra" | sed 's/^/userdb_/' | paste -sd' ')"
+        echo "$name@$dom" >> "$d/mailboxes" ;;
       *) echo "$name@$dom" >> "$d/mailboxes" ;;
     esac
     echo "$line" >> "$d/users"
@@ -196,7 +200,7 @@ outbox_dir = $d/outbox
 marker_domain = outbox.pec.invalid
 submit_address = $d/postfix/queue/public/pec-inject
 sendmail_command = ${N_SENDMAIL:-/usr/sbin/sendmail} -C $d/postfix/etc
-$([ "${N_USERDB:-0}" = 1 ] && printf 'userdb_socket = %s\nuserdb_cache = %s' "$d/dovecot/run/auth-userdb" "${N_USERDB_CACHE:-30}" ||
+$([ "${N_USERDB:-1}" = 1 ] && printf 'userdb_socket = %s\nuserdb_cache = %s' "$d/dovecot/run/auth-userdb" "${N_USERDB_CACHE:-30}" ||
    echo "mailbox_file = $d/mailboxes")
 quarantine_dir = $d/quarantine
 ${N_CLAMD_SOCKET:+clamd_socket = $N_CLAMD_SOCKET}
@@ -213,7 +217,7 @@ CONF
   [ "$N_TLS" = 1 ] && [ -x /usr/lib/dovecot/imap ] && imaps=$IMAPS
   # the plugin submits through submit_address, Postfix's public/pec-inject (group postdrop only), so
   # submission_host is unused
-  h_dovecot_delivery_conf dir="$d/dovecot" modules="$d/modules" domain="$dom" submission="127.0.0.1:$INJ" \
+  h_dovecot_delivery_conf archive=Archivio dir="$d/dovecot" modules="$d/modules" domain="$dom" submission="127.0.0.1:$INJ" \
     users="$d/users" lmtp="$LMTP" auth="$AUTH" plugins="$([ "$N_PEC" = 1 ] && echo pec)" \
     pec_config="$d/provider.conf" groups=postdrop imaps="$imaps" "${tls[@]}" > "$d/dovecot/dovecot.conf"
   h_bg "dovecot-$k" dovecot -c "$d/dovecot/dovecot.conf" -F

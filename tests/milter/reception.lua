@@ -5,7 +5,7 @@ local D = "pec-esempio.test"
 local NOT_PEC = "Indirizzo destinatario sconosciuto o non abilitato alla ricezione di posta non certificata / " ..
                 "Recipient unknown or not accepting non-certified mail"
 
-local function run(name, file, rcpts, extra_headers, expect)
+local function run(name, file, rcpts, extra_headers, expect, from)
   local ok, err = pcall(function()
     local headers, body
     if file then
@@ -18,7 +18,7 @@ local function run(name, file, rcpts, extra_headers, expect)
     for _, h in ipairs(extra_headers or {}) do headers[#headers + 1] = h end
     local r = {}
     for i, a in ipairs(rcpts) do r[i] = "<" .. a .. ">" end
-    local conn = t.session({ from = "<sender@elsewhere.test>", rcpts = r, headers = headers, body = body })
+    local conn = t.session({ from = from or "<sender@elsewhere.test>", rcpts = r, headers = headers, body = body })
     expect(conn)
     mt.disconnect(conn)
   end)
@@ -31,7 +31,18 @@ run("valid busta", os.getenv("BUSTA_BOB_ZED"), { "bob@" .. D, "zed@" .. D }, nil
   t.check(mt.eom_check(conn, MT_RCPTDELETE, "<zed@" .. D .. ">"), "valid busta: unknown zed removed")
   t.check(not mt.eom_check(conn, MT_RCPTDELETE, "<bob@" .. D .. ">"), "valid busta: bob kept")
   t.check(not mt.eom_check(conn, MT_BODYCHANGE), "valid busta: stored unmodified")
-end)
+end, "<alice@" .. D .. ">") -- a busta keeps its sender's reverse path: an address of a listed provider
+
+-- at RCPT time: no such box, and a reverse path of no listed provider (no busta can come from it): 550
+do
+  local conn = t.open()
+  assert(mt.mailfrom(conn, "<sender@elsewhere.test>") == nil)
+  assert(mt.rcptto(conn, "<zed@" .. D .. ">") == nil)
+  t.check(mt.getreply(conn) == SMFIR_REPLYCODE, "RCPT of no box from outside PEC: refused")
+  assert(mt.rcptto(conn, "<bob@" .. D .. ">") == nil)
+  t.check(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT of a box from outside PEC: accepted")
+  mt.disconnect(conn)
+end
 local dir = busta:match("^(.*)/[^/]*$")
 run("valid receipt", dir .. "/accettazione.eml", { "alice@" .. D }, nil, function(conn)
   t.check(mt.getreply(conn) == SMFIR_CONTINUE, "valid receipt: accepted")

@@ -49,6 +49,8 @@ struct world {
     struct pec_strv sent_to;      /* messages our users submitted: "id sender esterno-recipient" */
     int die_after_store;          /* the delivery dies once the message is in the mailbox */
     int die_after_submit;         /* the delivery dies once the MTA took the receipt */
+    int archive_mode;             /* the box's Archivio di sicurezza: 0 none, 1 saves, 2 full */
+    int archived;                 /* copies saved into it */
 };
 
 static struct world w;
@@ -554,9 +556,13 @@ static enum pec_answer_kind reception_once(const struct pec_buf *busta, int k)
     struct pec_answer a;
 
     attempt(k);
-    if (!w.only_unknown)
-        pec_reception_rcpt(t, "<bob@" DOMAIN ">");
-    pec_reception_rcpt(t, "<zed@" DOMAIN ">");
+    if (!w.only_unknown) {
+        pec_reception_rcpt(t, "<bob@" DOMAIN ">", &a);
+        CHECK(a.kind == PEC_ANSWER_CONTINUE);
+    }
+    /* no such box, but the reverse path is a listed provider's: kept, a busta gets its avviso */
+    pec_reception_rcpt(t, "<zed@" DOMAIN ">", &a);
+    CHECK(a.kind == PEC_ANSWER_CONTINUE);
     pec_reception_header(t, PEC_ANOMALY_MARK_HEADER, "forged");
     body = feed_headers(busta->data, reception_header, t);
     pec_reception_eoh(t);
@@ -595,6 +601,40 @@ static void test_reception(void)
     pec_buf_release(&busta);
 }
 
+/* failing_policy - a userdb that cannot answer */
+static enum pec_mailbox_policy failing_policy(void *ctx, const char *addr)
+{
+    (void)ctx;
+    (void)addr;
+    return PEC_MAILBOX_LOOKUP_FAILED;
+}
+
+/* test_reception_rcpt - at RCPT time: no box and a reverse path no listed provider has is 550 5.1.1
+ * (no busta can come from it: nothing to certify), a box kept; a lookup that fails is 451 */
+static void test_reception_rcpt(void)
+{
+    static const char *const from[] = { "<x@example.org>", "<>" };
+    struct pec_reception_txn *t;
+    struct pec_answer a;
+
+    for (size_t i = 0; i < 2; i++) {
+        t = pec_reception_begin(&rctx, from[i]);
+        pec_reception_rcpt(t, "<zed@" DOMAIN ">", &a);
+        CHECK(a.kind == PEC_ANSWER_REJECT && strcmp(a.code, "550") == 0 && strcmp(a.xcode, "5.1.1") == 0);
+        pec_reception_rcpt(t, "<bob@" DOMAIN ">", &a);
+        CHECK(a.kind == PEC_ANSWER_CONTINUE);
+        pec_reception_rcpt(t, "<someone@example.net>", &a); /* not ours: Postfix's relay rules decide */
+        CHECK(a.kind == PEC_ANSWER_CONTINUE);
+        pec_reception_free(&t);
+    }
+    rctx.mailbox_policy = failing_policy;
+    t = pec_reception_begin(&rctx, "<x@example.org>");
+    pec_reception_rcpt(t, "<bob@" DOMAIN ">", &a);
+    CHECK(a.kind == PEC_ANSWER_TEMPFAIL && a.code[0] == '4');
+    pec_reception_free(&t);
+    rctx.mailbox_policy = policy;
+}
+
 /* raw_once - an ordinary message from outside for bob, through the phases */
 static enum pec_answer_kind raw_once(const char *raw, int k)
 {
@@ -604,7 +644,8 @@ static enum pec_answer_kind raw_once(const char *raw, int k)
     struct pec_answer a;
 
     attempt(k);
-    pec_reception_rcpt(t, "<bob@" DOMAIN ">");
+    pec_reception_rcpt(t, "<bob@" DOMAIN ">", &a);
+    CHECK(a.kind == PEC_ANSWER_CONTINUE);
     body = feed_headers(raw, reception_header, t);
     pec_reception_eoh(t);
     pec_reception_body(t, body, strlen(body));
@@ -755,8 +796,20 @@ static int dh_mark_get(void *ctx, const char *key, char *value, size_t size, str
     return 1;
 }
 
+static int dh_archive(void *ctx, struct pec_error *err)
+{
+    if (w.archive_mode == 2) {
+        pec_error_set(err, PEC_ERR_TEMPORARY, "3 GB used of 3 GB");
+        return 0;
+    }
+    w.archived++;
+    return 1;
+}
+
 static const struct pec_delivery_host dhost = { NULL, dh_store, dh_stored_at, dh_has_marks, dh_mark_lock,
-                                                dh_mark_check, dh_mark_set, dh_mark_get };
+                                                dh_mark_check, dh_mark_set, dh_mark_get, NULL };
+static const struct pec_delivery_host dhost_archive = { NULL, dh_store, dh_stored_at, dh_has_marks, dh_mark_lock,
+                                                        dh_mark_check, dh_mark_set, dh_mark_get, dh_archive };
 
 /* input_for - msg delivered to bob, relayed by the golden provider */
 static void input_for(const struct pec_buf *msg, struct pec_delivery_input *in)
@@ -776,8 +829,49 @@ static enum pec_answer_kind delivery_once(const struct pec_delivery_input *in, c
     struct pec_delivery_outcome o;
 
     attempt(k);
-    pec_delivery_run(&dctx, in, v, &fx, &dhost, &o);
+    pec_delivery_run(&dctx, in, v, &fx, w.archive_mode ? &dhost_archive : &dhost, &o);
     return o.answer.kind;
+}
+
+/* archive_once - a fresh world whose box keeps an archive in mode, and one delivery of msg */
+static enum pec_answer_kind archive_once(const struct pec_buf *msg, int accepts_ordinary, int mode)
+{
+    struct pec_delivery_input in;
+    struct pec_delivery_verdict v;
+    struct pec_error err = { 0 };
+    enum pec_answer_kind kind;
+
+    input_for(msg, &in);
+    in.accepts_ordinary = accepts_ordinary;
+    CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+    reset();
+    w.archive_mode = mode;
+    kind = delivery_once(&in, &v, 0);
+    pec_delivery_verdict_clear(&v);
+    return kind;
+}
+
+/* test_archive - a box with an Archivio di sicurezza: a busta and a receipt are copied into it once each,
+ * ordinary mail wrapped is not; a full archive never holds the delivery back, and is traced */
+static void test_archive(void)
+{
+    static const char ordinary[] = "From: x@example.org\r\nTo: bob@" DOMAIN "\r\nSubject: hi\r\n"
+                                   "Message-ID: <o2@example.org>\r\n\r\nciao\r\n";
+    struct pec_buf busta = PEC_BUF_INIT, rec = PEC_BUF_INIT, plain = PEC_BUF_INIT;
+
+    busta_for("pec1.archivio.1@" DOMAIN, &busta);
+    receipt_for(&rec);
+    pec_buf_append(&plain, ordinary, sizeof(ordinary) - 1);
+    CHECK(archive_once(&busta, 0, 1) == PEC_ANSWER_CONTINUE && w.archived == 1 && w.mailbox.n == 1 && w.sent.n == 1);
+    CHECK(archive_once(&rec, 0, 1) == PEC_ANSWER_CONTINUE && w.archived == 1 && w.mailbox.n == 1);
+    CHECK(archive_once(&plain, 1, 1) == PEC_ANSWER_CONTINUE && w.archived == 0 && w.mailbox.n == 1);
+    /* full: delivered and receipted all the same, the miss traced */
+    CHECK(archive_once(&busta, 0, 2) == PEC_ANSWER_CONTINUE && w.mailbox.n == 1 && w.sent.n == 1);
+    CHECK(count(&w.events, "archivio-mancato ") == 1);
+    reset();
+    pec_buf_release(&busta);
+    pec_buf_release(&rec);
+    pec_buf_release(&plain);
 }
 
 /* test_delivery - a busta for bob: stored once, receipted once, the receipt never ahead of the store */
@@ -1177,6 +1271,8 @@ int main(void)
     test_access_refuse();
     test_access_virus();
     test_reception();
+    test_reception_rcpt();
+    test_archive();
     test_reception_quarantine();
     test_reception_answer();
     test_delivery();

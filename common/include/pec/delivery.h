@@ -148,6 +148,10 @@ struct pec_delivery_host {
     int (*mark_set)(void *ctx, const char *key, const char *value, struct pec_error *err);
     /* the value of the mark key into value (size bytes, "1" for a mark without one): 1, 0 not marked, -1 */
     int (*mark_get)(void *ctx, const char *key, char *value, size_t size, struct pec_error *err);
+    /* one more copy of the message as received into the box's Archivio di sicurezza, which the user can
+     * read but not change (NULL: the box keeps none): 1 saved, 0 the archive is full, -1 not saved (err
+     * says why in both cases) */
+    int (*archive)(void *ctx, struct pec_error *err);
 };
 
 struct pec_effects;

@@ -90,8 +90,10 @@ struct pec_reception_txn;
 
 /* pec_reception_begin - MAIL FROM */
 struct pec_reception_txn *pec_reception_begin(const struct pec_reception_ctx *ctx, const char *mail_from);
-/* pec_reception_rcpt - one RCPT TO */
-void pec_reception_rcpt(struct pec_reception_txn *t, const char *rcpt);
+/* pec_reception_rcpt - one RCPT TO and its answer *a: continue; 550 5.1.1 for an address of ours that is
+ * no box when the reverse path is empty or no address of a provider in the index (no busta can come
+ * from it); 451 when the box cannot be looked up.  A refused recipient is not kept. */
+void pec_reception_rcpt(struct pec_reception_txn *t, const char *rcpt, struct pec_answer *a);
 /* pec_reception_header - one field; PEC_ANOMALY_MARK_HEADER never comes from outside: it is left out of
  * what is analysed here (and deleted from the message by pec_reception_run) */
 void pec_reception_header(struct pec_reception_txn *t, const char *name, const char *value);

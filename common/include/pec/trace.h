@@ -79,6 +79,8 @@ enum pec_trace_type {
     PEC_TRACE_NOTIFICA,               /* a receipt received and delivered to its user */
     PEC_TRACE_RICEVUTA_RIFIUTATA,     /* a receipt or notice we built that the MTA refused for good (5xx):
                                        * not sent; errore_esteso holds the reply */
+    PEC_TRACE_ARCHIVIO_MANCATO,       /* a message delivered but not copied into the box's Archivio di
+                                       * sicurezza (full, or a storage error: errore_esteso) */
     PEC_TRACE_TYPE_COUNT
 };
 

@@ -26,6 +26,9 @@ struct pec_box {
     char notify[PEC_BOX_TEXT_MAX];     /* pec_notify: where a notice of each new PEC goes */
     unsigned long long max_message_size; /* pec_max_message_size */
     unsigned long max_recipients;        /* pec_max_recipients */
+    char quota[PEC_BOX_TEXT_MAX];      /* Dovecot's own quota field (quota_rule, quota_storage_size), as given */
+    char archive[PEC_BOX_TEXT_MAX];    /* pec_archive: the folder of its Archivio di sicurezza ("": none) */
+    unsigned long long archive_quota;  /* pec_archive_quota, bytes (0: no limit of its own) */
 };
 
 struct pec_userdb;
@@ -42,6 +45,13 @@ int pec_userdb_lookup(struct pec_userdb *u, const char *address, time_t now, str
 enum pec_mailbox_policy pec_userdb_policy(void *ctx, const char *addr);
 /* pec_userdb_box - a pec_access_ctx sender_box callback (ctx: struct pec_userdb *): pec_userdb_lookup */
 int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *box, struct pec_error *err);
+/* pec_userdb_each - call fn for each user the userdb lists (Dovecot's LIST, which passwd-file, SQL and
+ * LDAP userdbs support when iteration is configured), waiting at most timeout_ms between two of them:
+ * 0, or -1 with err (TEMPORARY); fn returning nonzero stops the walk */
+int pec_userdb_each(struct pec_userdb *u, int (*fn)(void *ctx, const char *user), void *ctx, struct pec_error *err);
+/* pec_userdb_size - a size as the userdb fields and the plugin write it (digits with an optional k, M, G
+ * or T, powers of 1024): the bytes, 0 when it is not one */
+unsigned long long pec_userdb_size(const char *v);
 /* pec_userdb_free - release and NULL; NULL-safe */
 void pec_userdb_free(struct pec_userdb **u);
 

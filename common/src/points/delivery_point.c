@@ -398,6 +398,35 @@ static void notify(const struct run *r, time_t when)
     pec_buf_release(&msg);
 }
 
+/* archive - the copy for the box's Archivio di sicurezza, right after the message itself was stored (so
+ * at most one copy: a retry finds the message stored and does not come here).  A full archive or a failed
+ * save never holds the delivery back: logged and traced (archivio-mancato) for the provider to act on. */
+static void archive(const struct run *r)
+{
+    struct pec_error err = { 0 }, terr = { 0 };
+    struct pec_trace_event ev = { 0 };
+    char id[400], why[600];
+    int ret;
+
+    if (r->h->archive == NULL)
+        return;
+    if ((ret = r->h->archive(r->h->ctx, &err)) > 0) {
+        pec_effects_log(r->fx, PEC_LOG_INFO, "pec: identificativo=%s rcpt=%s: copied into the archivio di sicurezza",
+                        ascii(r->id, id, sizeof(id)), r->in->recipient);
+        return;
+    }
+    snprintf(why, sizeof(why), "%s: %s", ret == 0 ? "archivio di sicurezza pieno" : "archivio di sicurezza non "
+             "disponibile", err.msg);
+    pec_effects_log(r->fx, PEC_LOG_WARN, "pec: identificativo=%s rcpt=%s: delivered, not archived: %s",
+                    ascii(r->id, id, sizeof(id)), r->in->recipient, why);
+    ev.time = r->fx->now(r->fx->ctx);
+    ev.type = PEC_TRACE_ARCHIVIO_MANCATO;
+    ev.errore_esteso = why;
+    if (record(r, &ev, NULL, &terr) < 0)
+        pec_effects_log(r->fx, PEC_LOG_ERROR, "pec: identificativo=%s rcpt=%s: archivio-mancato not traced: %s",
+                        ascii(r->id, id, sizeof(id)), r->in->recipient, terr.msg);
+}
+
 /* store_failed - a store that did not happen: the avviso for a full mailbox, else a temporary failure */
 static void store_failed(const struct run *r, enum pec_store_failure f, const struct pec_error *err, int busta)
 {
@@ -596,6 +625,7 @@ static void certified(const struct run *r)
         r->o->stored = 1;
         if (idempotent)
             mark_set(r, key_stored);
+        archive(r);
     }
     receipt(r, idempotent, stored_before, saved_at, key_receipt);
 }
@@ -678,6 +708,8 @@ static void other(const struct run *r)
             return;
         }
         r->o->stored = ret > 0;
+        if (r->o->stored && !wrapped) /* a receipt or a provider's busta di anomalia */
+            archive(r);
     }
     now = r->fx->now(r->fx->ctx);
     if (r->o->stored && wrapped) {

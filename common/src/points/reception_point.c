@@ -27,6 +27,7 @@
 
 struct pec_reception_txn {
     const struct pec_reception_ctx *ctx;
+    char *mail_from;              /* the reverse path, without <> ("" for a bounce) */
     struct pec_strv rcpts;
     struct pec_strv header_names; /* every field seen, our mark among them if it was forged */
     struct pec_buf raw;           /* the message as received, without our mark */
@@ -48,18 +49,45 @@ static void push_bare(struct pec_strv *sv, const char *addr)
 struct pec_reception_txn *pec_reception_begin(const struct pec_reception_ctx *ctx, const char *mail_from)
 {
     struct pec_reception_txn *t = calloc(1, sizeof(*t));
+    struct pec_strv one = PEC_STRV_INIT;
 
-    (void)mail_from; /* the reverse path decides nothing here: the signed content does */
     if (t == NULL)
         pec_panic("out of memory");
     t->ctx = ctx;
+    push_bare(&one, mail_from ? mail_from : "");
+    if ((t->mail_from = strdup(one.v[0])) == NULL)
+        pec_panic("out of memory");
+    pec_strv_clear(&one);
     return t;
 }
 
-/* pec_reception_rcpt - one recipient */
-void pec_reception_rcpt(struct pec_reception_txn *t, const char *rcpt)
+/* pec_reception_rcpt - one recipient: refused here only when it is certainly no box of ours and the
+ * message certainly no busta (the reverse path is no address of a listed provider); a busta for it
+ * still gets its avviso after the data, which only the message's content can tell */
+void pec_reception_rcpt(struct pec_reception_txn *t, const char *rcpt, struct pec_answer *a)
 {
-    push_bare(&t->rcpts, rcpt);
+    const struct pec_reception_ctx *ctx = t->ctx;
+    struct pec_strv one = PEC_STRV_INIT;
+    const char *addr;
+    enum pec_mailbox_policy policy;
+
+    pec_answer_continue(a);
+    push_bare(&one, rcpt);
+    addr = one.v[0];
+    if (ctx->mailbox_policy != NULL && ctx->index != NULL && strchr(addr, '@') != NULL &&
+        pec_config_manages(ctx->cfg, strrchr(addr, '@') + 1)) {
+        if ((policy = ctx->mailbox_policy(ctx->policy_ctx, addr)) == PEC_MAILBOX_LOOKUP_FAILED) {
+            struct pec_error err = { PEC_ERR_TEMPORARY, "" };
+            snprintf(err.msg, sizeof(err.msg), "the mailbox of %s cannot be looked up", addr);
+            pec_answer_of_error(a, &err);
+        } else if (policy == PEC_MAILBOX_UNKNOWN &&
+                   (t->mail_from[0] == '\0' || pec_index_by_address(ctx->index, t->mail_from) == NULL)) {
+            pec_answer_reply(a, "550", "5.1.1", "Casella inesistente / No such mailbox");
+        }
+    }
+    if (a->kind == PEC_ANSWER_CONTINUE)
+        pec_strv_push(&t->rcpts, addr);
+    pec_strv_clear(&one);
 }
 
 /* pec_reception_header - one field, our mark left out */
@@ -87,6 +115,7 @@ void pec_reception_free(struct pec_reception_txn **t)
 {
     if (t == NULL || *t == NULL)
         return;
+    free((*t)->mail_from);
     pec_strv_clear(&(*t)->rcpts);
     pec_strv_clear(&(*t)->header_names);
     pec_buf_release(&(*t)->raw);

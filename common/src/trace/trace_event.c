@@ -24,6 +24,7 @@ static const char *const type_names[PEC_TRACE_TYPE_COUNT] = {
     [PEC_TRACE_RICEZIONE] = "ricezione",
     [PEC_TRACE_CONSEGNA] = "consegna",
     [PEC_TRACE_NOTIFICA] = "notifica",
+    [PEC_TRACE_ARCHIVIO_MANCATO] = "archivio-mancato",
     [PEC_TRACE_RICEVUTA_RIFIUTATA] = "ricevuta-rifiutata",
 };
 
