@@ -218,7 +218,7 @@ int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_d
 /* pec_delivery_mancata - avviso di mancata consegna */
 int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
                          const struct pec_delivery_verdict *v, enum pec_delivery_failure f, time_t when,
-                         struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err)
+                         const char *msgid, struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err)
 {
     struct pec_daticert facts = v->analysis.daticert;
     struct pec_compose c = { 0 };
@@ -231,6 +231,7 @@ int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_de
     c.type = PEC_MSG_ERRORE_CONSEGNA;
     c.when = when;
     c.reason = esteso;
+    c.message_id = msgid;
     return emit_about(ctx, in, v, &c, &facts, out, msgid_out, err);
 }
 

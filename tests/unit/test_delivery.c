@@ -158,13 +158,13 @@ static void test_certified(void)
 
     /* quota: mancata consegna with the observed errore-esteso coding */
     decide(&busta, "bob@pec-esempio.test", 0, &in, &v);
-    CHECK(pec_delivery_mancata(&dctx, &in, &v, PEC_DELIVERY_FAIL_QUOTA, T0 + 130, &rec, msgid, &err) == 0);
+    CHECK(pec_delivery_mancata(&dctx, &in, &v, PEC_DELIVERY_FAIL_QUOTA, T0 + 130, NULL, &rec, msgid, &err) == 0);
     analyse(&rec, &a);
     CHECK(a.valid && a.tipo == PEC_TIPO_ERRORE_CONSEGNA && a.daticert.errore == PEC_ERRORE_ALTRO);
     CHECK_STR(a.daticert.errore_esteso, "5.2.2 - Gestore Esempio S.p.A. - casella piena");
     pec_analysis_clear(&a);
     pec_buf_reset(&rec);
-    CHECK(pec_delivery_mancata(&dctx, &in, &v, PEC_DELIVERY_FAIL_NO_MAILBOX, T0 + 130, &rec, msgid, &err) == 0);
+    CHECK(pec_delivery_mancata(&dctx, &in, &v, PEC_DELIVERY_FAIL_NO_MAILBOX, T0 + 130, NULL, &rec, msgid, &err) == 0);
     analyse(&rec, &a);
     CHECK(a.valid && a.daticert.errore == PEC_ERRORE_NO_DEST);
     pec_analysis_clear(&a);

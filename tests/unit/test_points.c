@@ -1180,7 +1180,27 @@ static void test_delivery_others(void)
     busta_for("pec1.altri.1@" DOMAIN, &busta);
     input_for(&busta, &in);
     in.disabled = 1; /* the avviso di mancata consegna: submitted, then traced */
-    other_path("mancata", &in, "trace_ready,submit,trace_record", PEC_ANSWER_CONTINUE, 0, "errore-consegna ");
+    other_path("mancata", &in, "trace_ready,mark_get,mark_set,submit,mark_set,trace_record", PEC_ANSWER_CONTINUE, 0,
+               "errore-consegna ");
+    {
+        /* killed between the MTA taking the avviso and its mark: the retry sends the same Message-ID;
+         * a trace write that failed after the submission: the retry traces it and sends nothing */
+        struct pec_delivery_verdict v;
+        struct pec_error err = { 0 };
+
+        CHECK(pec_delivery_decide(&dctx, &in, &v, &err) == 0);
+        reset();
+        w.die_after_submit = 1;
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL);
+        w.die_after_submit = 0;
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+        CHECK(w.sent.n == 2 && strcmp(w.sent.v[0], w.sent.v[1]) == 0 && count(&w.events, "errore-consegna ") == 1);
+        reset();
+        CHECK(delivery_once(&in, &v, 6) == PEC_ANSWER_TEMPFAIL); /* call 6: the trace write */
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
+        CHECK(w.sent.n == 1 && count(&w.events, "errore-consegna ") == 1);
+        pec_delivery_verdict_clear(&v);
+    }
     in.disabled = 0;
     receipt_for(&rec); /* a receipt for bob: stored as it is, traced once */
     input_for(&rec, &in);

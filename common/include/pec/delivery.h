@@ -82,10 +82,10 @@ int pec_delivery_consegna(const struct pec_delivery_ctx *ctx, const struct pec_d
                           struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err);
 
 /* pec_delivery_mancata - the avviso di mancata consegna for a busta that could not be stored (f: see
- * enum pec_delivery_failure in compose.h) */
+ * enum pec_delivery_failure in compose.h), with Message-ID msgid (NULL: a new one) */
 int pec_delivery_mancata(const struct pec_delivery_ctx *ctx, const struct pec_delivery_input *in,
                          const struct pec_delivery_verdict *v, enum pec_delivery_failure f, time_t when,
-                         struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err);
+                         const char *msgid, struct pec_buf *out, char msgid_out[PEC_ID_MAX], struct pec_error *err);
 
 /* pec_delivery_notification - the optional short plain-text notice of a new PEC to an ordinary
  * address (no content of the message, unsigned) */

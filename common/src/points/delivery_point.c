@@ -11,7 +11,10 @@
  *  3. Nothing is stored while the trace store is down (a temporary failure, nothing lost).
  *  4. A busta stored by an earlier attempt (stored mark) is not stored again; its receipt carries the
  *     time of that save (the time of the retry when the copy can no longer be found).  A full mailbox
- *     gets the avviso di mancata consegna instead of a receipt.
+ *     gets the avviso di mancata consegna instead of a receipt (marked as the receipt in 6).  Before the
+ *     store a "pending" mark is written (or the delivery is a 4xx): a retry after an attempt killed
+ *     between its store and its stored mark looks for the copy by its Message-ID instead of storing
+ *     another.
  *  5. The receipt is claimed in the trace store after the store.  A claim taken before (an earlier
  *     attempt, another node, whatever the marks say: they may be lost or absent) is honoured only when
  *     the trace holds the receipt's event; otherwise the receipt is owed and sent.  Window: two
@@ -335,25 +338,73 @@ static int trace_ready(const struct run *r)
     return -1;
 }
 
-/* mancata - the busta could not be stored: the avviso di mancata consegna replaces the bounce */
+#define SENT_MARK_MANCATA "mancata"
+
+/* mancata_before - the avviso of an earlier attempt, from its PEC_MARK_SENT mark "mancata <Message-ID>"
+ * (written before the submission, SENT_MARK_SUBMITTED appended once the MTA took it): SENT_NONE,
+ * SENT_INTENDED or SENT_SUBMITTED_BEFORE with msgid_r, or -1 with err when the mark cannot be read */
+static int mancata_before(const struct run *r, const char *key_sent, char msgid_r[PEC_ID_MAX], struct pec_error *err)
+{
+    char value[PEC_ID_MAX + 48], *end;
+    int ret = r->h->mark_get(r->h->ctx, key_sent, value, sizeof(value), err);
+    size_t n = strlen(SENT_MARK_MANCATA);
+
+    if (ret <= 0)
+        return ret;
+    if (strncmp(value, SENT_MARK_MANCATA " ", n + 1) != 0)
+        return SENT_NONE;
+    end = strchr(value + n + 1, ' ');
+    if (end != NULL && strcmp(end, SENT_MARK_SUBMITTED) != 0)
+        return SENT_NONE;
+    if (end != NULL)
+        *end = '\0';
+    if (strlen(value + n + 1) >= PEC_ID_MAX)
+        return SENT_NONE; /* not ours: as if absent */
+    memcpy(msgid_r, value + n + 1, strlen(value + n + 1) + 1);
+    return end != NULL ? SENT_SUBMITTED_BEFORE : SENT_INTENDED;
+}
+
+/* mancata - the busta could not be stored: the avviso di mancata consegna replaces the bounce.  As the
+ * consegna (invariant 6): its Message-ID is marked before the submission and the mark completed after,
+ * so a retry after a failed trace write traces that avviso, and one after a kill around the submission
+ * sends it again with the same Message-ID (stored once by the sender's delivery point) */
 static void mancata(const struct run *r, enum pec_delivery_failure f, const char *cause)
 {
     struct pec_buf msg = PEC_BUF_INIT;
     struct pec_error err = { 0 };
     struct pec_trace_event ev = { 0 };
-    char msgid[PEC_ID_MAX], esteso[256], extra[1024], a1[300], a2[300], c[300];
+    char msgid[PEC_ID_MAX] = "", esteso[256], extra[1024], a1[300], a2[300], c[300], key_sent[PEC_MARK_KEY_MAX];
+    char value[PEC_ID_MAX + 48], built_id[PEC_ID_MAX];
     time_t when = r->fx->now(r->fx->ctx);
+    int marks = r->h->has_marks(r->h->ctx) && pec_delivery_mark_key(PEC_MARK_SENT, r->id, r->in->recipient, key_sent) > 0;
+    int before = SENT_NONE;
 
     if (trace_ready(r) < 0)
         return;
-    pec_compose_errore_esteso(r->ctx->issuer->gestore, f, esteso, sizeof(esteso));
-    switch (send_built(r, "avviso di mancata consegna",
-                       pec_delivery_mancata(r->ctx, r->in, r->v, f, when, &msg, msgid, &err), &msg, msgid, &err)) {
-    case -1: return;
-    case 0: refused_for_good(r, "avviso di mancata consegna", msgid, when, err.msg, NULL); return;
+    if (marks && (before = mancata_before(r, key_sent, msgid, &err)) < 0) {
+        tempfail(r, "%s", err.msg);
+        return;
     }
-    /* submitted, then traced: if the trace fails now the retry sends the avviso again (never an
-     * untraced one) */
+    pec_compose_errore_esteso(r->ctx->issuer->gestore, f, esteso, sizeof(esteso));
+    if (before != SENT_SUBMITTED_BEFORE) {
+        if (before == SENT_NONE)
+            pec_idgen_next(r->ctx->issuer->ids, when, msgid);
+        if (marks) {
+            snprintf(value, sizeof(value), SENT_MARK_MANCATA " %s", msgid);
+            mark_set_value(r, key_sent, value);
+        }
+        switch (send_built(r, "avviso di mancata consegna",
+                           pec_delivery_mancata(r->ctx, r->in, r->v, f, when, msgid, &msg, built_id, &err), &msg,
+                           msgid, &err)) {
+        case -1: return;
+        case 0: refused_for_good(r, "avviso di mancata consegna", msgid, when, err.msg, NULL); return;
+        }
+        if (marks) {
+            snprintf(value, sizeof(value), SENT_MARK_MANCATA " %s" SENT_MARK_SUBMITTED, msgid);
+            mark_set_value(r, key_sent, value);
+        }
+    }
+    /* submitted, then traced: a retry after a failed trace write traces the avviso the mark names */
     ev.time = when;
     ev.type = PEC_TRACE_ERRORE_CONSEGNA;
     ev.message_id = msgid;
