@@ -161,7 +161,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
-
     struct pec_answer a;
 
     if (c->access) {
