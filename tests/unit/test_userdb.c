@@ -1,6 +1,6 @@
 /* test_userdb.c - the auth-userdb client against a fake Dovecot auth server on a unix socket: a box's
  * PEC fields (escaped values too), an unknown user, FAIL, a server too slow, no server at all; answers
- * cached for their TTL, errors never. */
+ * cached for their TTL, errors never; the user list (LIST, with the mask Dovecot 2.4 needs). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +29,22 @@ static void serve(int lfd)
             close(c);
             continue;
         }
-        /* until the USER line has come */
+        /* until the USER or LIST line has come */
         while (got < sizeof(req) - 1 && (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
             got += (size_t)n;
             req[got] = '\0';
-            if ((user = strstr(req, "USER\t1\t")) != NULL && strchr(user, '\n'))
+            if (((user = strstr(req, "USER\t1\t")) != NULL || (user = strstr(req, "LIST\t1")) != NULL) &&
+                strchr(user, '\n'))
                 break;
+        }
+        if ((user = strstr(req, "LIST\t1")) != NULL) {
+            /* as 2.4: without a mask the list is empty; a complete list ends with an empty field */
+            const char *list = strncmp(user, "LIST\t1\tuser=*\n", 14) == 0
+                                   ? "LIST\t1\talice@pec.test\nLIST\t1\tbob@pec.test\nDONE\t1\t\n"
+                                   : "DONE\t1\t\n";
+            (void)!write(c, list, strlen(list));
+            close(c);
+            continue;
         }
         user = strstr(req, "USER\t1\t");
         if (user == NULL || strstr(req, "VERSION\t1\t") != req) {
@@ -47,7 +57,8 @@ static void serve(int lfd)
             *end = '\0';
         if (strcmp(user, "alice@pec.test") == 0)
             snprintf(reply, sizeof(reply), "USER\t1\t%s\tuid=5000\thome=/var/vmail/alice\tpec_accept_ordinary=yes\t"
-                     "pec_notify=a\001tb@example.org\tpec_max_recipients=7\tpec_max_message_size=12x\n", user);
+                     "pec_notify=a\001tb@example.org\tpec_max_recipients=7\tpec_max_message_size=12x\t"
+                     "pec_archive=Archivio\tpec_archive_quota=3G\tquota_rule=*:storage=2G\n", user);
         else if (strcmp(user, "bob@pec.test") == 0)
             snprintf(reply, sizeof(reply), "USER\t1\t%s\tpec_mailbox_disabled=true\n", user);
         else if (strcmp(user, "broken@pec.test") == 0)
@@ -81,8 +92,16 @@ static pid_t start_server(void)
     return pid;
 }
 
+/* collect - append each listed user to the string ctx */
+static int collect(void *ctx, const char *user)
+{
+    strcat(strcat((char *)ctx, user), " ");
+    return 0;
+}
+
 int main(void)
 {
+    char names[256];
     char dir[] = "/tmp/pec-test-userdb.XXXXXX";
     struct pec_error err = { 0 };
     struct pec_box box;
@@ -101,6 +120,13 @@ int main(void)
     CHECK(box.accepts_ordinary == 1 && box.disabled == 0);
     CHECK_STR(box.notify, "a\tb@example.org");
     CHECK(box.max_recipients == 7 && box.max_message_size == 0);
+    CHECK_STR(box.archive, "Archivio");
+    CHECK(box.archive_quota == 3ULL << 30);
+    CHECK_STR(box.quota, "quota_rule=*:storage=2G");
+    /* the user list */
+    names[0] = '\0';
+    CHECK(pec_userdb_each(u, collect, names, &err) == 0);
+    CHECK_STR(names, "alice@pec.test bob@pec.test ");
     CHECK(pec_userdb_lookup(u, "bob@pec.test", now, &box, &err) == 1);
     CHECK(box.disabled == 1 && box.accepts_ordinary == 0 && box.notify[0] == '\0');
     /* no such user: 0; the backend failing, or too slow: a temporary error, never "no such user" */
@@ -121,8 +147,11 @@ int main(void)
     /* a failure is never cached, and past the TTL the userdb is asked again: here it is not there */
     CHECK(pec_userdb_lookup(u, "broken@pec.test", now + 30, &box, &err) < 0 && err.cls == PEC_ERR_TEMPORARY);
     CHECK(pec_userdb_lookup(u, "alice@pec.test", now + 61, &box, &err) < 0 && err.cls == PEC_ERR_TEMPORARY);
+    CHECK(pec_userdb_each(u, collect, names, &err) < 0 && err.cls == PEC_ERR_TEMPORARY);
     pec_userdb_free(&u);
     CHECK(u == NULL);
+    CHECK(pec_userdb_size("8k") == 8192 && pec_userdb_size("3G") == 3ULL << 30 && pec_userdb_size("12x") == 0 &&
+          pec_userdb_size("G") == 0);
     pec_userdb_free(&u);
     rmdir(dir);
     return CHECK_DONE();
