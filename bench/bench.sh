@@ -55,6 +55,8 @@ res = {
     "latency_at_load": {"load": float(os.environ.get("BENCH_LOAD", 0.1)), "rate": lrate,
                         "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"], "arrived": lat["arrived"], "submitted": lat["submitted"]},
     "core_signatures_per_s": sigs, "openssl_speed_rsa2048_sign_per_s": ossl,
+    "cpu": {m: json.load(open(os.path.join(out, m + ".cpu.json"))) for m in ("plain", "pec")
+            if os.path.exists(os.path.join(out, m + ".cpu.json"))},
     "core_vs_openssl": round(sigs / ossl, 3) if ossl else None,
 }
 json.dump(res, open(os.path.join(out, "results.json"), "w"), indent=2)
@@ -65,6 +67,14 @@ line("plain", plain, "delivered")
 line("pec", pec, "consegne")
 print("bench: latency at %.2f msgs/s (10%% of capacity): p50 %s ms, p99 %s ms (%d/%d arrived)" % (lrate, lat["p50_ms"], lat["p99_ms"], lat["arrived"], lat["submitted"]))
 print("bench: core signatures %.0f/s vs openssl speed rsa2048 %.0f sign/s" % (sigs, ossl))
+for m, what in (("plain", plain), ("pec", pec)):
+    c = res["cpu"].get(m)
+    if not c or not what["arrived"]:
+        continue
+    print("bench: %s CPU per message %.1f ms (%.1f s over %.0f s, sampled every 0.2 s):" %
+          (m, 1000 * c["total_cpu_s"] / what["arrived"], c["total_cpu_s"], c["interval_s"]))
+    for name, v in c["components"].items():
+        print("bench:   %-36s %6.1f ms/msg %5.1f %%" % (name, 1000 * v["cpu_s"] / what["arrived"], 100 * v["share"]))
 print("bench: results in %s/results.json" % out)
 print("bench: pec/plain=%.3f efficiency=%.3f p50_ms=%s p99_ms=%s" % (ratio, ratio * 3.7, lat["p50_ms"], lat["p99_ms"]))
 PY

@@ -16,6 +16,8 @@ LSECS=${BENCH_LATENCY_SECONDS:-30}
 A=pec-a.test B=pec-b.test
 n_net_start $A $B || { n_dump_logs >&2; exit 1; }
 run() { python3 "$SRC/bench/bench.py" --port "$(n_get $A SUB)" --ca "$N_CA" --user alice@$A --to bob@$B --size "$SIZE" "$@"; }
+# the CPU time of each component while the phase runs (bench/cpu.py), beside OUT-JSON
+python3 "$SRC/bench/cpu.py" "${OUT%.json}.cpu.json" "$T_TMP/cpu.stop" & CPU_PID=$!
 case $MODE in
   plain)
     run --maildir "$(n_maildir bob@$B)" --count "$N" --conns "$CONNS" --timeout "$LIMIT" --tag bench-plain > "$OUT" ;;
@@ -28,3 +30,5 @@ case $MODE in
     run --maildir "$(n_maildir alice@$A)" --match "^X-Ricevuta: avvenuta-consegna" --count "$ln" \
         --rate "$RATE" --timeout $(( LSECS * 4 / 3 + 30 )) --tag bench-lat > "$OUT" ;;
 esac
+touch "$T_TMP/cpu.stop"
+wait "$CPU_PID"
