@@ -1180,8 +1180,9 @@ static void test_delivery_others(void)
     busta_for("pec1.altri.1@" DOMAIN, &busta);
     input_for(&busta, &in);
     in.disabled = 1; /* the avviso di mancata consegna: submitted, then traced */
-    other_path("mancata", &in, "trace_ready,mark_get,mark_set,submit,mark_set,trace_record", PEC_ANSWER_CONTINUE, 0,
-               "errore-consegna ");
+    /* the busta's lock first: two deliveries at once to a disabled box send one avviso */
+    other_path("mancata", &in, "mark_lock,trace_ready,mark_get,mark_set,submit,mark_set,trace_record",
+               PEC_ANSWER_CONTINUE, 0, "errore-consegna ");
     {
         /* killed between the MTA taking the avviso and its mark: the retry sends the same Message-ID;
          * a trace write that failed after the submission: the retry traces it and sends nothing */
@@ -1196,7 +1197,7 @@ static void test_delivery_others(void)
         CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
         CHECK(w.sent.n == 2 && strcmp(w.sent.v[0], w.sent.v[1]) == 0 && count(&w.events, "errore-consegna ") == 1);
         reset();
-        CHECK(delivery_once(&in, &v, 6) == PEC_ANSWER_TEMPFAIL); /* call 6: the trace write */
+        CHECK(delivery_once(&in, &v, 7) == PEC_ANSWER_TEMPFAIL); /* call 7: the trace write */
         CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
         CHECK(w.sent.n == 1 && count(&w.events, "errore-consegna ") == 1);
         pec_delivery_verdict_clear(&v);

@@ -4,7 +4,8 @@
  * A busta (STORE_CERTIFIED) is delivered once and receipted once, whatever fails and is retried, by these
  * invariants in this order (the known windows are named; they are the subject of the exactly-once work):
  *  1. Two deliveries of one busta to one mailbox never interleave: the mark lock of the busta is held
- *     from before the store until the receipt is out (the host releases it when the delivery ends).
+ *     from before the store until the receipt is out, or until the avviso of a disabled mailbox is (the
+ *     host releases it when the delivery ends).
  *     Without a home directory there are no marks and no lock: a repeated delivery may store a second
  *     copy (logged), and step 5 still allows one receipt.
  *  2. A busta whose receipt mark is set is done: nothing is stored, nothing is sent.
@@ -610,10 +611,6 @@ static void certified(const struct run *r)
     int idempotent, stored_before = 0, seen;
     time_t saved_at = 0;
 
-    if (r->in->disabled) {
-        mancata(r, PEC_DELIVERY_FAIL_DISABLED, "pec_mailbox_disabled");
-        return;
-    }
     idempotent = pec_delivery_mark_key(PEC_MARK_STORED, r->id, r->in->recipient, key_stored) > 0 &&
                  pec_delivery_mark_key(PEC_MARK_RECEIPT, r->id, r->in->recipient, key_receipt) > 0;
     if (idempotent && !r->h->has_marks(r->h->ctx)) {
@@ -623,11 +620,15 @@ static void certified(const struct run *r)
                         "delivery may store a second copy", r->in->recipient);
         idempotent = 0;
     }
+    if (idempotent && r->h->mark_lock(r->h->ctx, key_stored, &err) < 0) {
+        tempfail(r, "%s", err.msg);
+        return;
+    }
+    if (r->in->disabled) { /* under the lock: two deliveries at once find one avviso's sent mark */
+        mancata(r, PEC_DELIVERY_FAIL_DISABLED, "pec_mailbox_disabled");
+        return;
+    }
     if (idempotent) {
-        if (r->h->mark_lock(r->h->ctx, key_stored, &err) < 0) {
-            tempfail(r, "%s", err.msg);
-            return;
-        }
         if ((seen = r->h->mark_check(r->h->ctx, key_receipt, &err)) > 0) {
             trace_line(r, "duplicato", r->fx->now(r->fx->ctx), "");
             decision(r, PEC_LOG_INFO, "already delivered and receipted: nothing stored, nothing sent");
