@@ -164,6 +164,18 @@ inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/presa-in-ca
 grep -q "stored by an attempt that did not finish" "$DC_DIR/dovecot.log" && ok ||
   fail "killed receipt: the retry did not find the stored copy"
 sink_new 0
+# killed inside Dovecot's own commit: the file is in new/ but neither the uidlist nor the index has it
+bob_before=$(maildir_count bob@pec-esempio.test)
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/errore-consegna.eml"
+f=$(maildir_newest bob@pec-esempio.test)
+rm -f "$marks/$(ls -t "$marks" | grep '^pec-plain:' | head -1)"
+mv "$f" "$DC_DIR/held.eml"
+doveadm -c "$DC_DIR/dovecot.conf" force-resync -u bob@pec-esempio.test INBOX
+mv "$DC_DIR/held.eml" "$DC_DIR/home/bob@pec-esempio.test/Maildir/new/$(basename "$f" | cut -d: -f1)"
+inject posta-certificata@pec-esempio.test bob@pec-esempio.test "$PKI/errore-consegna.eml"
+[ "$(maildir_count bob@pec-esempio.test)" -eq $((bob_before + 1)) ] && ok ||
+  fail "receipt killed inside the commit stored twice: $(( $(maildir_count bob@pec-esempio.test) - bob_before )) copies"
+sink_new 0
 # the same for a busta: its stored, receipt and sent marks removed, the pending mark written ahead of
 # the store kept; the retry finds the copy, stores nothing, and sends the receipt the killed attempt owed
 bob_before=$(maildir_count bob@pec-esempio.test)
