@@ -332,7 +332,8 @@ static int host_store(void *context, const struct pec_buf *wrapped, time_t *save
 }
 
 /* host_stored_at - when an earlier attempt stored the busta (its save date in the default mailbox), so a
- * receipt sent on a retry still carries the moment the message became available; 0 when not found */
+ * receipt sent on a retry still carries the moment the message became available; 0 when not found,
+ * (time_t)-1 when the mailbox cannot be synced or searched */
 static time_t host_stored_at(void *context, const char *identificativo)
 {
 	struct pec_host *host = context;
@@ -347,8 +348,10 @@ static time_t host_stored_at(void *context, const char *identificativo)
 	time_t latest = 0, date;
 
 	if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FAST) < 0) {
+		e_warning(host->event, "pec: %s cannot be searched: %s", ctx->rcpt_default_mailbox,
+			  mailbox_get_last_internal_error(box, NULL));
 		mailbox_free(&box);
-		return 0;
+		return (time_t)-1;
 	}
 	args = mail_search_build_init();
 	arg = mail_search_build_add(args, SEARCH_HEADER);
@@ -357,10 +360,17 @@ static time_t host_stored_at(void *context, const char *identificativo)
 	t = mailbox_transaction_begin(box, 0, __func__);
 	search = mailbox_search_init(t, args, NULL, MAIL_FETCH_SAVE_DATE, NULL);
 	while (mailbox_search_next(search, &mail)) {
-		if (mail_get_save_date(mail, &date) > 0 && date > latest)
+		/* a copy whose save date is unknown still is a copy: its arrival time stands in for it */
+		if (mail_get_save_date(mail, &date) < 0 || date <= 0)
+			date = mail_get_received_date(mail, &date) == 0 && date > 0 ? date : ioloop_time;
+		if (date > latest)
 			latest = date;
 	}
-	(void)mailbox_search_deinit(&search);
+	if (mailbox_search_deinit(&search) < 0) {
+		e_warning(host->event, "pec: %s cannot be searched: %s", ctx->rcpt_default_mailbox,
+			  mailbox_get_last_internal_error(box, NULL));
+		latest = (time_t)-1;
+	}
 	mailbox_transaction_rollback(&t);
 	mail_search_args_unref(&args);
 	mailbox_free(&box);

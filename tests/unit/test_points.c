@@ -50,6 +50,7 @@ struct world {
     int die_after_store;          /* the delivery dies once the message is in the mailbox */
     int die_after_submit;         /* the delivery dies once the MTA took the receipt */
     int archive_mode;             /* the box's Archivio di sicurezza: 0 none, 1 saves, 2 full */
+    int search_fails;             /* the mailbox cannot be searched for an earlier copy */
     int archived;                 /* copies saved into it */
 };
 
@@ -745,6 +746,8 @@ static int dh_store(void *ctx, const struct pec_buf *wrapped, time_t *saved_at_r
 
 static time_t dh_stored_at(void *ctx, const char *id)
 {
+    if (w.search_fails)
+        return (time_t)-1;
     return w.mailbox.n ? NOW + 1 : 0;
 }
 
@@ -938,6 +941,9 @@ static void test_delivery(void)
     w.die_after_store = 1;
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL);
     w.die_after_store = 0;
+    w.search_fails = 1;
+    CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL && w.mailbox.n == 1 && w.sent.n == 0);
+    w.search_fails = 0;
     CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
     CHECK(w.mailbox.n == 1 && w.sent.n == 1);
     pec_strv_clear(&full);
@@ -1219,6 +1225,10 @@ static void test_delivery_others(void)
         w.die_after_store = 1;
         CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL);
         w.die_after_store = 0;
+        /* a mailbox that cannot be searched is no proof there is no copy: 4xx, nothing stored */
+        w.search_fails = 1;
+        CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_TEMPFAIL && w.mailbox.n == 1);
+        w.search_fails = 0;
         CHECK(delivery_once(&in, &v, 0) == PEC_ANSWER_CONTINUE);
         CHECK(w.mailbox.n == 1 && count(&w.events, "consegna ") == 1);
         pec_delivery_verdict_clear(&v);

@@ -136,7 +136,8 @@ struct pec_delivery_host {
      * so); -1 not stored, *failure_r saying why (err: the reason) */
     int (*store)(void *ctx, const struct pec_buf *wrapped, time_t *saved_at_r, enum pec_store_failure *failure_r,
                  struct pec_error *err);
-    /* the save time of an earlier copy of the busta identificativo in the mailbox, 0 when there is none */
+    /* the save time of an earlier copy of the busta identificativo in the mailbox, 0 when there is none,
+     * (time_t)-1 when the mailbox cannot be searched (never "none" then: a second copy could follow) */
     time_t (*stored_at)(void *ctx, const char *identificativo);
     /* whether the mailbox has somewhere to keep marks (a home directory) */
     int (*has_marks)(void *ctx);

@@ -651,14 +651,18 @@ static void certified(const struct run *r)
             tempfail(r, "%s", err.msg);
             return;
         }
-        if (seen > 0 && r->h->stored_at(r->h->ctx, r->id) > 0) {
+        if (seen > 0 && (saved_at = r->h->stored_at(r->h->ctx, r->id)) == (time_t)-1) {
+            tempfail(r, "the mailbox cannot be searched for the copy of an attempt that did not finish");
+            return;
+        }
+        if (seen > 0 && saved_at > 0) {
             stored_before = 1;
             mark_set(r, key_stored);
         } else if (seen == 0 && write_ahead(r, key_pending) < 0)
             return;
     }
     if (stored_before) {
-        if ((saved_at = r->h->stored_at(r->h->ctx, r->id)) == 0)
+        if ((saved_at = r->h->stored_at(r->h->ctx, r->id)) == 0 || saved_at == (time_t)-1)
             saved_at = r->fx->now(r->fx->ctx);
     } else {
         int ret = r->h->store(r->h->ctx, NULL, &saved_at, &failure, &err);
@@ -730,7 +734,7 @@ static void other(const struct run *r)
     int wrapped = r->v->action == PEC_DELIVERY_STORE_WRAPPED, ret;
     enum pec_store_failure failure = PEC_STORE_RETRY;
     struct pec_error err = { 0 };
-    time_t saved_at = 0, now;
+    time_t saved_at = 0, now, earlier = 0;
 
     if (!wrapped && plain_lock(r) < 0)
         return;
@@ -741,10 +745,14 @@ static void other(const struct run *r)
         done(r);
         return;
     }
+    if (!wrapped && plain_seen(r, PEC_MARK_PENDING) &&
+        (earlier = r->h->stored_at(r->h->ctx, r->v->analysis.message_id)) == (time_t)-1) {
+        tempfail(r, "the mailbox cannot be searched for the copy of an attempt that did not finish");
+        return;
+    }
     if (plain_seen(r, PEC_MARK_UNTRACED)) {
         r->o->stored = 1;
-    } else if (!wrapped && plain_seen(r, PEC_MARK_PENDING) &&
-               r->h->stored_at(r->h->ctx, r->v->analysis.message_id) > 0) {
+    } else if (!wrapped && earlier > 0) {
         /* an earlier attempt stored it and died before its mark (the MTA delivers it again): one copy */
         decision(r, PEC_LOG_INFO, "stored by an attempt that did not finish: not stored again");
         r->o->stored = 1;
