@@ -54,34 +54,6 @@ int pec_glue_parse_bool(const char *value, bool def, bool *result_r)
 	return 0;
 }
 
-int pec_glue_parse_size(const char *value, unsigned long long *bytes_r)
-{
-	static const char units[] = "kmgt";
-	unsigned long long n = 0, scale = 1;
-	const char *p = value, *u;
-
-	*bytes_r = 0;
-	if (value == NULL || *value == '\0')
-		return 1;
-	if (!isdigit((unsigned char)*p))
-		return 0;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (n > (~0ULL - 9) / 10)
-			return 0;
-		n = n * 10 + (unsigned long long)(*p - '0');
-	}
-	if (*p != '\0') {
-		if ((u = strchr(units, tolower((unsigned char)*p))) == NULL || p[1] != '\0')
-			return 0;
-		for (const char *k = units; k <= u; k++)
-			scale *= 1024;
-	}
-	if (n > ~0ULL / scale)
-		return 0;
-	*bytes_r = n * scale;
-	return 1;
-}
-
 void pec_glue_ascii(const char *text, char *out, size_t outlen)
 {
 	(void)pec_text_ascii(text, out, outlen);

@@ -21,10 +21,6 @@ int pec_glue_save_failure(enum mail_error error, bool mailbox_full, enum pec_del
 /* pec_glue_parse_bool - a yes/no setting: NULL or "" gives def; 1 on success, 0 on a bad value */
 int pec_glue_parse_bool(const char *value, bool def, bool *result_r);
 
-/* pec_glue_parse_size - a size setting: digits with an optional k, M, G or T (powers of 1024); NULL or ""
- * gives 0 (no limit); 1 on success, 0 on a bad value */
-int pec_glue_parse_size(const char *value, unsigned long long *bytes_r);
-
 /* pec_glue_ascii - copy text into out as one printable US-ASCII line (SMTP replies, log fields):
  * Italian accented letters become their base letter plus an apostrophe, other non-ASCII bytes and
  * controls become '?' or ' '. */

@@ -11,6 +11,7 @@
 #include "raw-storage.h"
 #include "pec-glue.h"
 #include "pec-settings.h"
+#include "pec/userdb.h"
 #if PEC_DOVECOT24
 #include "mail-storage-service.h"
 #include "pec-settings-info.h"
@@ -41,7 +42,8 @@ int pec_settings_parse(pec_settings_lookup_func_t *lookup, void *context, struct
 	set_r->notify = nonempty(lookup("pec_notify", context));
 	set_r->anomaly_mailbox = nonempty(lookup("pec_anomaly_mailbox", context));
 	set_r->archive = nonempty(lookup("pec_archive", context));
-	if (pec_glue_parse_size(lookup("pec_archive_quota", context), &set_r->archive_quota) == 0) {
+	/* the same sizes as the userdb fields the milter reads (pec/userdb.h) */
+	if (pec_userdb_size(lookup("pec_archive_quota", context), &set_r->archive_quota) == 0) {
 		*error_r = t_strdup_printf("pec_archive_quota: invalid size '%s' (expected e.g. 3G)",
 					   lookup("pec_archive_quota", context));
 		return -1;

@@ -162,7 +162,7 @@ static void box_field(struct pec_box *box, char *field)
     else if (strcmp(field, "pec_archive") == 0)
         snprintf(box->archive, sizeof(box->archive), "%s", v);
     else if (strcmp(field, "pec_archive_quota") == 0)
-        box->archive_quota = pec_userdb_size(v);
+        (void)pec_userdb_size(v, &box->archive_quota); /* not a size: 0, no limit of its own */
     else if (strncmp(field, "quota", 5) == 0 && box->quota[0] == '\0')
         snprintf(box->quota, sizeof(box->quota), "%s=%s", field, v);
 }
@@ -298,23 +298,33 @@ int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *b
     return pec_userdb_lookup(ctx, address, now, box, err);
 }
 
-/* pec_userdb_size - digits and an optional unit */
-unsigned long long pec_userdb_size(const char *v)
+/* pec_userdb_size - digits and an optional unit, without overflow */
+int pec_userdb_size(const char *v, unsigned long long *bytes_r)
 {
     static const char units[] = "kmgt";
-    const char *u;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10), scale = 1;
+    unsigned long long n = 0, scale = 1;
+    const char *p = v, *u;
 
-    if (*v < '0' || *v > '9')
+    *bytes_r = 0;
+    if (v == NULL || *v == '\0')
+        return 1;
+    if (*p < '0' || *p > '9')
         return 0;
-    if (*end != '\0') {
-        if ((u = strchr(units, *end >= 'A' && *end <= 'Z' ? *end + 32 : *end)) == NULL || end[1] != '\0')
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (~0ULL - 9) / 10)
+            return 0;
+        n = n * 10 + (unsigned long long)(*p - '0');
+    }
+    if (*p != '\0') {
+        if ((u = strchr(units, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) == NULL || p[1] != '\0')
             return 0;
         for (const char *k = units; k <= u; k++)
             scale *= 1024;
     }
-    return n > ~0ULL / scale ? 0 : n * scale;
+    if (n > ~0ULL / scale)
+        return 0;
+    *bytes_r = n * scale;
+    return 1;
 }
 
 /* pec_userdb_each - LIST, answered by LIST lines and DONE */

@@ -7,6 +7,7 @@
 #include "test-common.h"
 #include "pec-glue.h"
 #include "pec-settings.h"
+#include "pec/userdb.h"
 
 /* a fake settings source: NULL-terminated key/value pairs */
 static const char *fake_lookup(const char *key, void *context)
@@ -89,17 +90,17 @@ static void test_parse_size(void)
 {
 	unsigned long long n = 1;
 
-	test_begin("parse_size");
-	test_assert(pec_glue_parse_size(NULL, &n) == 1 && n == 0);
-	test_assert(pec_glue_parse_size("1024", &n) == 1 && n == 1024);
-	test_assert(pec_glue_parse_size("8k", &n) == 1 && n == 8192);
-	test_assert(pec_glue_parse_size("3G", &n) == 1 && n == 3ULL << 30);
-	test_assert(pec_glue_parse_size("2t", &n) == 1 && n == 2ULL << 40);
-	test_assert(pec_glue_parse_size("G", &n) == 0);
-	test_assert(pec_glue_parse_size("3GB", &n) == 0);
-	test_assert(pec_glue_parse_size("-1", &n) == 0);
-	test_assert(pec_glue_parse_size("99999999999999999999", &n) == 0);
-	test_assert(pec_glue_parse_size("99999999999T", &n) == 0);
+	test_begin("parse_size (the core's, as the settings use it)");
+	test_assert(pec_userdb_size(NULL, &n) == 1 && n == 0);
+	test_assert(pec_userdb_size("1024", &n) == 1 && n == 1024);
+	test_assert(pec_userdb_size("8k", &n) == 1 && n == 8192);
+	test_assert(pec_userdb_size("3G", &n) == 1 && n == 3ULL << 30);
+	test_assert(pec_userdb_size("2t", &n) == 1 && n == 2ULL << 40);
+	test_assert(pec_userdb_size("G", &n) == 0);
+	test_assert(pec_userdb_size("3GB", &n) == 0);
+	test_assert(pec_userdb_size("-1", &n) == 0);
+	test_assert(pec_userdb_size("99999999999999999999", &n) == 0);
+	test_assert(pec_userdb_size("99999999999T", &n) == 0);
 	test_end();
 }
 

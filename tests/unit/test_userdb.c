@@ -150,8 +150,13 @@ int main(void)
     CHECK(pec_userdb_each(u, collect, names, &err) < 0 && err.cls == PEC_ERR_TEMPORARY);
     pec_userdb_free(&u);
     CHECK(u == NULL);
-    CHECK(pec_userdb_size("8k") == 8192 && pec_userdb_size("3G") == 3ULL << 30 && pec_userdb_size("12x") == 0 &&
-          pec_userdb_size("G") == 0);
+    {
+        unsigned long long n = 1;
+        CHECK(pec_userdb_size("8k", &n) == 1 && n == 8192);
+        CHECK(pec_userdb_size("3G", &n) == 1 && n == 3ULL << 30);
+        CHECK(pec_userdb_size("12x", &n) == 0 && n == 0);
+        CHECK(pec_userdb_size("G", &n) == 0 && n == 0);
+    }
     pec_userdb_free(&u);
     rmdir(dir);
     return CHECK_DONE();

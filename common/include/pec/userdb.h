@@ -49,9 +49,10 @@ int pec_userdb_box(void *ctx, const char *address, time_t now, struct pec_box *b
  * LDAP userdbs support when iteration is configured), waiting at most timeout_ms between two of them:
  * 0, or -1 with err (TEMPORARY); fn returning nonzero stops the walk */
 int pec_userdb_each(struct pec_userdb *u, int (*fn)(void *ctx, const char *user), void *ctx, struct pec_error *err);
-/* pec_userdb_size - a size as the userdb fields and the plugin write it (digits with an optional k, M, G
- * or T, powers of 1024): the bytes, 0 when it is not one */
-unsigned long long pec_userdb_size(const char *v);
+/* pec_userdb_size - a size as the userdb fields and the plugin's settings write it (digits with an
+ * optional k, M, G or T, powers of 1024) into *bytes_r; NULL or "" is 0 (no limit): 1, or 0 when v is
+ * not a size (then *bytes_r is 0) */
+int pec_userdb_size(const char *v, unsigned long long *bytes_r);
 /* pec_userdb_free - release and NULL; NULL-safe */
 void pec_userdb_free(struct pec_userdb **u);
 
