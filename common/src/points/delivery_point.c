@@ -662,7 +662,8 @@ static void certified(const struct run *r)
             return;
     }
     if (stored_before) {
-        if ((saved_at = r->h->stored_at(r->h->ctx, r->id)) == 0 || saved_at == (time_t)-1)
+        /* (the pending-mark path above already found the copy and its time) */
+        if (saved_at <= 0 && ((saved_at = r->h->stored_at(r->h->ctx, r->id)) == 0 || saved_at == (time_t)-1))
             saved_at = r->fx->now(r->fx->ctx);
     } else {
         int ret = r->h->store(r->h->ctx, NULL, &saved_at, &failure, &err);
