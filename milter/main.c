@@ -49,9 +49,6 @@ static const char *login_is_mailbox(void *ctx, const char *login)
     return strchr(login, '@') ? login : NULL;
 }
 
-/* A userdb that does not answer in this time is a 4xx. */
-#define USERDB_TIMEOUT_MS 3000
-
 /* The set-up one load of the configuration gives, with what it owns. */
 struct setup {
     struct milter_app app; /* first: what the connections see is &app */
@@ -111,7 +108,7 @@ static struct setup *setup_load(const char *config, enum milter_role role, int c
         goto fail;
     }
     if (cfg->userdb_socket)
-        s->userdb = pec_userdb_new(cfg->userdb_socket, USERDB_TIMEOUT_MS, (unsigned)cfg->userdb_cache);
+        s->userdb = pec_userdb_new(cfg->userdb_socket, PEC_USERDB_TIMEOUT_MS, (unsigned)cfg->userdb_cache);
     else if (cfg->mailbox_file && (s->boxes = pec_mailboxes_load(cfg->mailbox_file, err)) == NULL)
         goto fail;
     if (cfg->database) {

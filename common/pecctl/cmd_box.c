@@ -21,8 +21,6 @@
 #include "pecctl.h"
 
 #define DEFAULT_CONFIG "/etc/pec/provider.conf"
-/* as long as the milter waits for the userdb */
-#define USERDB_TIMEOUT_MS 3000
 
 /* box_usage - the box command summary */
 static int box_usage(void)
@@ -63,7 +61,7 @@ static void print_box(const struct pec_config *cfg, const char *address, const s
 /* show_userdb - the box in the userdb: the exit status */
 static int show_userdb(const struct pec_config *cfg, const char *address)
 {
-    struct pec_userdb *u = pec_userdb_new(cfg->userdb_socket, USERDB_TIMEOUT_MS, 0);
+    struct pec_userdb *u = pec_userdb_new(cfg->userdb_socket, PEC_USERDB_TIMEOUT_MS, 0);
     struct pec_error err = { 0 };
     struct pec_box b;
     int r = pec_userdb_lookup(u, address, time(NULL), &b, &err);
@@ -192,7 +190,7 @@ static int report_box(void *ctx, const char *user)
 /* archive_report - every archive of the userdb: the exit status (1 when one is 90% full or unknown) */
 static int archive_report(const struct pec_config *cfg, const char *doveconf)
 {
-    struct report r = { pec_userdb_new(cfg->userdb_socket, USERDB_TIMEOUT_MS, 0), doveconf, 0, 0, 0, 0 };
+    struct report r = { pec_userdb_new(cfg->userdb_socket, PEC_USERDB_TIMEOUT_MS, 0), doveconf, 0, 0, 0, 0 };
     struct pec_error err = { 0 };
     int rc;
 

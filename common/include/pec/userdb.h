@@ -33,6 +33,9 @@ struct pec_box {
 
 struct pec_userdb;
 
+/* how long the points (and pecctl, to see what they see) wait for the userdb: a longer wait is a 4xx */
+#define PEC_USERDB_TIMEOUT_MS 3000
+
 /* pec_userdb_new - a client of the auth-userdb socket at path (absolute), waiting at most timeout_ms
  * for an answer and keeping answers (found or not) ttl_secs (0: none) */
 struct pec_userdb *pec_userdb_new(const char *path, unsigned timeout_ms, unsigned ttl_secs);
